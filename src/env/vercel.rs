@@ -1,0 +1,1 @@
+//! Vercel preview URL detection (spec 3.1).

@@ -1,0 +1,12 @@
+//! endpoint-check: a command-line endpoint test runner and SLA checker.
+//!
+//! Data flows one way: suites → plan → results → reports. `main.rs` only parses arguments and
+//! maps the outcome to an exit code; everything else lives here so tests can call it directly.
+
+pub mod env;
+pub mod error;
+pub mod exit;
+pub mod fixture;
+pub mod redact;
+pub mod report;
+pub mod vars;

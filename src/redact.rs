@@ -1,0 +1,168 @@
+//! The one place secrets are masked (spec 5). Every byte the tool prints or writes to a report goes
+//! through a [`Redactor`], so no reporter, error message or `-v` dump can leak a secret.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::sync::{Arc, RwLock};
+
+/// Header names whose values are always secret.
+pub const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+    "x-api-key",
+    "x-vercel-protection-bypass",
+];
+
+/// What a masked secret looks like.
+pub const MASK: &str = "***";
+
+/// True when a header carries a secret by its name alone.
+pub fn is_secret_header(name: &str) -> bool {
+    SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// True when a variable's name marks its value as secret.
+pub fn is_secret_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+/// The set of secret values known so far. Shared and growable: captures and expanded headers
+/// discover secrets while the run goes on.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secrets: Arc<RwLock<Vec<String>>>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the values themselves, not even in a debug dump.
+        write!(
+            f,
+            "Redactor({} secrets)",
+            self.secrets.read().map(|s| s.len()).unwrap_or(0)
+        )
+    }
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a secret value; empty values are ignored (spec 5), and so is anything already known.
+    pub fn add(&self, secret: impl AsRef<str>) {
+        let secret = secret.as_ref();
+        if secret.is_empty() {
+            return;
+        }
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        if !secrets.iter().any(|s| s == secret) {
+            secrets.push(secret.to_string());
+            // Longest first, so a secret that contains another is masked whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// Masks every occurrence of every secret in `text`.
+    pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        let mut out = Cow::Borrowed(text);
+        for secret in secrets.iter() {
+            if out.contains(secret.as_str()) {
+                out = Cow::Owned(out.replace(secret.as_str(), MASK));
+            }
+        }
+        out
+    }
+
+    /// Wraps a writer so everything written through it is masked.
+    pub fn writer<W: Write>(&self, inner: W) -> RedactingWriter<W> {
+        RedactingWriter {
+            redactor: self.clone(),
+            inner,
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// A writer that masks secrets. It holds bytes back until a newline (or `flush`), so a secret
+/// split across two `write` calls is still masked.
+pub struct RedactingWriter<W: Write> {
+    redactor: Redactor,
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> RedactingWriter<W> {
+    fn emit(&mut self, upto: usize) -> io::Result<()> {
+        let chunk: Vec<u8> = self.pending.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&chunk);
+        self.inner.write_all(self.redactor.mask(&text).as_bytes())
+    }
+}
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(last_newline) = self.pending.iter().rposition(|&b| b == b'\n') {
+            self.emit(last_newline + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let all = self.pending.len();
+        if all > 0 {
+            self.emit(all)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for RedactingWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_every_occurrence_longest_first() {
+        let r = Redactor::new();
+        r.add("abc");
+        r.add("abcdef");
+        r.add("");
+        assert_eq!(r.mask("x abcdef y abc z"), "x *** y *** z");
+    }
+
+    #[test]
+    fn writer_masks_a_secret_split_across_writes() {
+        let r = Redactor::new();
+        r.add("s3cr3t");
+        let mut out = Vec::new();
+        {
+            let mut w = r.writer(&mut out);
+            w.write_all(b"token=s3").unwrap();
+            w.write_all(b"cr3t\nnext s3cr3t").unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "token=***\nnext ***");
+    }
+
+    #[test]
+    fn secret_names() {
+        assert!(is_secret_variable("api_key"));
+        assert!(is_secret_variable("VERCEL_TOKEN"));
+        assert!(is_secret_variable("db_Password"));
+        assert!(!is_secret_variable("region"));
+        assert!(is_secret_header("Authorization"));
+        assert!(!is_secret_header("accept"));
+    }
+}

@@ -1,0 +1,171 @@
+//! `RunReport`: the one value every reporter renders from (spec 5), and the reporters.
+
+use crate::exit::Code;
+
+pub mod human;
+
+/// How a check ended (spec 4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    Skipped,
+    /// An `optional: true` check that failed: shown, never fails the run.
+    Warned,
+}
+
+/// The request as it was sent (secrets are masked later, by the writer).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RequestSummary {
+    pub method: String,
+    pub url: String,
+}
+
+/// The last response received, if any.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ResponseSummary {
+    /// `None` when no response came back (refused, timeout, TLS failure...).
+    pub status: Option<u16>,
+}
+
+/// Latency figures over the samples that got a full response, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LatencyStats {
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// A recorded exchange, for `-v` / `-vv` and nothing else.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExchangeDetail {
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<String>,
+    pub response_status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    /// At most the first 2 KiB of the body, as text.
+    pub response_body: Option<String>,
+    /// Time to first byte of the first sample, in milliseconds.
+    pub ttfb_ms: Option<f64>,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckReport {
+    pub name: String,
+    pub status: CheckStatus,
+    /// 1-based line of the check's list item in its suite file.
+    pub line: usize,
+    pub request: Option<RequestSummary>,
+    pub response: Option<ResponseSummary>,
+    pub duration_ms: Option<f64>,
+    /// Requests sent and judged; 0 for a skipped check.
+    pub samples: usize,
+    /// True when the check was configured for SLA sampling (`samples`/`--samples`), so the human
+    /// line shows the SLA figures even if every sample agreed.
+    pub sampled: bool,
+    /// Percent (0-100) of samples that passed every per-sample assertion.
+    pub availability: Option<f64>,
+    pub latency_ms: Option<LatencyStats>,
+    pub failures: Vec<String>,
+    pub skip_reason: Option<String>,
+    pub detail: Option<ExchangeDetail>,
+}
+
+impl CheckReport {
+    /// A check that never ran.
+    pub fn skipped(name: impl Into<String>, line: usize, reason: impl Into<String>) -> Self {
+        CheckReport {
+            name: name.into(),
+            status: CheckStatus::Skipped,
+            line,
+            request: None,
+            response: None,
+            duration_ms: None,
+            samples: 0,
+            sampled: false,
+            availability: None,
+            latency_ms: None,
+            failures: Vec::new(),
+            skip_reason: Some(reason.into()),
+            detail: None,
+        }
+    }
+}
+
+/// One suite's results, checks in declaration order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuiteReport {
+    pub customer: String,
+    pub title: String,
+    /// The suite file, as the user named it (relative when they gave a relative path).
+    pub file: String,
+    pub checks: Vec<CheckReport>,
+}
+
+/// Counts over a whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub warned: usize,
+}
+
+impl Summary {
+    pub fn of<'a>(checks: impl IntoIterator<Item = &'a CheckReport>) -> Summary {
+        let mut s = Summary::default();
+        for c in checks {
+            s.total += 1;
+            match c.status {
+                CheckStatus::Passed => s.passed += 1,
+                CheckStatus::Failed => s.failed += 1,
+                CheckStatus::Skipped => s.skipped += 1,
+                CheckStatus::Warned => s.warned += 1,
+            }
+        }
+        s
+    }
+}
+
+/// Why a run stopped early, if it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    Sigint,
+    Sigterm,
+}
+
+/// Everything a reporter needs, and nothing about how the checks ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// Banner title: `environments.yaml`'s `title`, else `Endpoint Checks`.
+    pub title: String,
+    pub environment: String,
+    pub base_url: String,
+    /// Where the base URL came from (spec 3.1): `--base-url`, `environments.yaml`, `default`...
+    pub base_url_source: String,
+    pub duration_ms: f64,
+    pub suites: Vec<SuiteReport>,
+    pub interrupted: Option<Interruption>,
+}
+
+impl RunReport {
+    pub fn summary(&self) -> Summary {
+        Summary::of(self.suites.iter().flat_map(|s| s.checks.iter()))
+    }
+
+    /// The exit code this report stands for (spec 1): an interruption wins, then any failure.
+    pub fn exit_code(&self) -> Code {
+        match self.interrupted {
+            Some(Interruption::Sigint) => Code::Interrupted,
+            Some(Interruption::Sigterm) => Code::Terminated,
+            None if self.summary().failed > 0 => Code::ChecksFailed,
+            None => Code::Success,
+        }
+    }
+}
