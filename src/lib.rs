@@ -10,3 +10,6 @@ pub mod fixture;
 pub mod redact;
 pub mod report;
 pub mod vars;
+pub mod assert;
+pub mod duration;
+pub mod suite;

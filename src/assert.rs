@@ -1,0 +1,538 @@
+//! Assertions (spec 2.2): pure functions of an expectation and a recorded response. No network,
+//! no clock: what was measured comes in as values.
+
+use regex::Regex;
+use serde_json::Value;
+use std::time::Duration;
+
+/// `expect.status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusExpect {
+    Codes(Vec<u16>),
+    /// `"2xx"` is `Class(2)`.
+    Class(u16),
+}
+
+impl Default for StatusExpect {
+    fn default() -> Self {
+        StatusExpect::Class(2)
+    }
+}
+
+impl StatusExpect {
+    pub fn allows(&self, status: u16) -> bool {
+        match self {
+            StatusExpect::Codes(codes) => codes.contains(&status),
+            StatusExpect::Class(class) => status / 100 == *class,
+        }
+    }
+
+    /// Parses `"2xx"`; `None` when it is not a class `1xx`..`5xx`.
+    pub fn parse_class(text: &str) -> Option<StatusExpect> {
+        let t = text.trim().to_ascii_lowercase();
+        let b = t.as_bytes();
+        if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && &b[1..] == b"xx" {
+            Some(StatusExpect::Class((b[0] - b'0') as u16))
+        } else {
+            None
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            StatusExpect::Codes(codes) if codes.len() == 1 => codes[0].to_string(),
+            StatusExpect::Codes(codes) => {
+                let list: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+                format!("one of [{}]", list.join(", "))
+            }
+            StatusExpect::Class(c) => format!("{c}xx"),
+        }
+    }
+}
+
+/// `expect.latency` as a map: limits on percentiles over all samples.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LatencyLimits {
+    pub p50: Option<Duration>,
+    pub p90: Option<Duration>,
+    pub p95: Option<Duration>,
+    pub p99: Option<Duration>,
+    pub max: Option<Duration>,
+}
+
+impl LatencyLimits {
+    pub fn is_empty(&self) -> bool {
+        self.p50.is_none() && self.p90.is_none() && self.p95.is_none() && self.p99.is_none() && self.max.is_none()
+    }
+}
+
+/// The type names of the `type` operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Array,
+    Object,
+    Null,
+}
+
+impl JsonType {
+    pub fn parse(name: &str) -> Option<JsonType> {
+        Some(match name {
+            "string" => JsonType::String,
+            "number" => JsonType::Number,
+            "integer" => JsonType::Integer,
+            "boolean" => JsonType::Boolean,
+            "array" => JsonType::Array,
+            "object" => JsonType::Object,
+            "null" => JsonType::Null,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JsonType::String => "string",
+            JsonType::Number => "number",
+            JsonType::Integer => "integer",
+            JsonType::Boolean => "boolean",
+            JsonType::Array => "array",
+            JsonType::Object => "object",
+            JsonType::Null => "null",
+        }
+    }
+
+    fn holds_for(self, v: &Value) -> bool {
+        match self {
+            JsonType::String => v.is_string(),
+            JsonType::Number => v.is_number(),
+            JsonType::Integer => v.as_f64().is_some_and(|n| n.fract() == 0.0),
+            JsonType::Boolean => v.is_boolean(),
+            JsonType::Array => v.is_array(),
+            JsonType::Object => v.is_object(),
+            JsonType::Null => v.is_null(),
+        }
+    }
+}
+
+/// One operator of a matcher (spec 2.2 table). Values may still hold `${var}` templates until
+/// [`Matcher::expand`] runs.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Eq(Value),
+    Ne(Value),
+    Lt(Value),
+    Le(Value),
+    Gt(Value),
+    Ge(Value),
+    Contains(Value),
+    /// The source and, when it holds no variable, the regex compiled at load time.
+    Matches(String, Option<Regex>),
+    Exists(bool),
+    Type(JsonType),
+    Length(usize),
+    MinLength(usize),
+    MaxLength(usize),
+    OneOf(Vec<Value>),
+}
+
+/// Every operator name, for validation and did-you-mean.
+pub const OPERATORS: &[&str] = &[
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "contains",
+    "matches",
+    "exists",
+    "type",
+    "length",
+    "min_length",
+    "max_length",
+    "one_of",
+];
+
+/// All operators must hold.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    pub ops: Vec<Op>,
+}
+
+impl Matcher {
+    pub fn equals(value: Value) -> Matcher {
+        Matcher { ops: vec![Op::Eq(value)] }
+    }
+
+    /// Expands `${var}` in every value; a regex with variables is compiled here.
+    pub fn expand(&self, f: &dyn Fn(&Value) -> Result<Value, String>) -> Result<Matcher, String> {
+        let mut ops = Vec::with_capacity(self.ops.len());
+        for op in &self.ops {
+            ops.push(match op {
+                Op::Eq(v) => Op::Eq(f(v)?),
+                Op::Ne(v) => Op::Ne(f(v)?),
+                Op::Lt(v) => Op::Lt(f(v)?),
+                Op::Le(v) => Op::Le(f(v)?),
+                Op::Gt(v) => Op::Gt(f(v)?),
+                Op::Ge(v) => Op::Ge(f(v)?),
+                Op::Contains(v) => Op::Contains(f(v)?),
+                Op::OneOf(vs) => Op::OneOf(vs.iter().map(f).collect::<Result<_, _>>()?),
+                Op::Matches(src, None) => {
+                    let expanded = f(&Value::String(src.clone()))?;
+                    let text = crate::vars::value_to_text(&expanded);
+                    let re = Regex::new(&text).map_err(|e| format!("invalid regex {text:?}: {e}"))?;
+                    Op::Matches(text, Some(re))
+                }
+                other => other.clone(),
+            });
+        }
+        Ok(Matcher { ops })
+    }
+
+    /// Checks `found` (None: absent) and returns one message per operator that fails, each
+    /// naming `subject`, what was expected and what was found.
+    pub fn check(&self, subject: &str, found: Option<&Value>) -> Vec<String> {
+        let mut failures = Vec::new();
+        for op in &self.ops {
+            if let Some(expected) = op_failure(op, found) {
+                failures.push(format!("{subject}: expected {expected}, found {}", describe_found(op, found)));
+            }
+        }
+        failures
+    }
+}
+
+fn show(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 200 {
+        let cut: String = text.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+fn describe_found(op: &Op, found: Option<&Value>) -> String {
+    let Some(v) = found else { return "nothing".to_string() };
+    match op {
+        Op::Length(_) | Op::MinLength(_) | Op::MaxLength(_) => match length_of(v) {
+            Some(n) => format!("{n} (value: {})", show(v)),
+            None => format!("{} (no length)", show(v)),
+        },
+        Op::Type(_) => format!("{} ({})", type_name(v), show(v)),
+        _ => show(v),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn length_of(v: &Value) -> Option<usize> {
+    match v {
+        Value::String(s) => Some(s.chars().count()),
+        Value::Array(a) => Some(a.len()),
+        Value::Object(o) => Some(o.len()),
+        _ => None,
+    }
+}
+
+/// Equality where numbers compare by value (`1` equals `1.0`), recursively.
+pub fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// A number, or a string that parses as one (header values are text).
+fn as_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `None` when the operator holds; else a description of what was expected.
+fn op_failure(op: &Op, found: Option<&Value>) -> Option<String> {
+    if let Op::Exists(want) = op {
+        return (found.is_some() != *want).then(|| if *want { "to exist" } else { "to be absent" }.to_string());
+    }
+    let Some(v) = found else {
+        return Some(describe_expected(op));
+    };
+    let holds = match op {
+        Op::Eq(e) => values_equal(v, e),
+        Op::Ne(e) => !values_equal(v, e),
+        Op::Lt(e) | Op::Le(e) | Op::Gt(e) | Op::Ge(e) => match (as_number(v), as_number(e)) {
+            (Some(x), Some(y)) => match op {
+                Op::Lt(_) => x < y,
+                Op::Le(_) => x <= y,
+                Op::Gt(_) => x > y,
+                _ => x >= y,
+            },
+            _ => false,
+        },
+        Op::Contains(e) => match v {
+            Value::String(s) => s.contains(&crate::vars::value_to_text(e)),
+            Value::Array(items) => items.iter().any(|i| values_equal(i, e)),
+            Value::Object(map) => map.contains_key(&crate::vars::value_to_text(e)),
+            _ => false,
+        },
+        Op::Matches(_, re) => match (v, re) {
+            (Value::String(s), Some(re)) => re.is_match(s),
+            _ => false,
+        },
+        Op::Type(t) => t.holds_for(v),
+        Op::Length(n) => length_of(v) == Some(*n),
+        Op::MinLength(n) => length_of(v).is_some_and(|l| l >= *n),
+        Op::MaxLength(n) => length_of(v).is_some_and(|l| l <= *n),
+        Op::OneOf(options) => options.iter().any(|o| values_equal(v, o)),
+        Op::Exists(_) => unreachable!("handled above"),
+    };
+    (!holds).then(|| describe_expected(op))
+}
+
+fn describe_expected(op: &Op) -> String {
+    match op {
+        Op::Eq(e) => show(e),
+        Op::Ne(e) => format!("not {}", show(e)),
+        Op::Lt(e) => format!("< {}", show(e)),
+        Op::Le(e) => format!("<= {}", show(e)),
+        Op::Gt(e) => format!("> {}", show(e)),
+        Op::Ge(e) => format!(">= {}", show(e)),
+        Op::Contains(e) => format!("to contain {}", show(e)),
+        Op::Matches(src, _) => format!("to match /{src}/"),
+        Op::Exists(true) => "to exist".into(),
+        Op::Exists(false) => "to be absent".into(),
+        Op::Type(t) => format!("type {}", t.name()),
+        Op::Length(n) => format!("length {n}"),
+        Op::MinLength(n) => format!("length >= {n}"),
+        Op::MaxLength(n) => format!("length <= {n}"),
+        Op::OneOf(vs) => format!("one of {}", show(&Value::Array(vs.clone()))),
+    }
+}
+
+/// A compiled JSONPath query of `expect.json` or `capture`.
+#[derive(Debug, Clone)]
+pub struct JsonQuery {
+    pub source: String,
+    path: serde_json_path::JsonPath,
+    /// Only names and indices: yields one value or none (spec 2.2).
+    singular: bool,
+}
+
+impl JsonQuery {
+    pub fn parse(source: &str) -> Result<JsonQuery, String> {
+        let path = serde_json_path::JsonPath::parse(source).map_err(|e| format!("invalid JSONPath `{source}`: {e}"))?;
+        Ok(JsonQuery { source: source.to_string(), path, singular: is_singular_syntax(source) })
+    }
+
+    /// The value a singular query finds, or the array of all matches for any other query.
+    pub fn select(&self, doc: &Value) -> Option<Value> {
+        let nodes = self.path.query(doc);
+        if self.singular {
+            nodes.all().first().map(|v| (*v).clone())
+        } else {
+            Some(Value::Array(nodes.all().into_iter().cloned().collect()))
+        }
+    }
+}
+
+/// RFC 9535 singular queries: `$` followed only by `.name`, `['name']` and `[index]` segments.
+/// The crate exposes no AST, so a wildcard, slice, filter, descendant or union selector is
+/// recognised by its text once quoted names are taken out.
+fn is_singular_syntax(source: &str) -> bool {
+    let mut unquoted = String::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in source.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None => unquoted.push(c),
+        }
+    }
+    !(unquoted.contains('*')
+        || unquoted.contains("..")
+        || unquoted.contains('?')
+        || unquoted.contains(':')
+        || unquoted.contains(','))
+}
+
+/// A recorded response: everything an assertion may look at.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    pub status: u16,
+    /// As the server sent them, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// Decoded body text (lossy UTF-8).
+    pub body: String,
+    /// The time the sample took (spec 2.2 `latency`).
+    pub latency: Duration,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, or why not.
+    pub fn json(&self) -> Result<Value, String> {
+        serde_json::from_str(&self.body).map_err(|e| format!("body is not JSON ({e})"))
+    }
+}
+
+/// The per-sample part of `expect`, with variables already expanded.
+#[derive(Debug, Clone, Default)]
+pub struct SampleExpect {
+    pub status: StatusExpect,
+    pub latency: Option<Duration>,
+    pub headers: Vec<(String, Matcher)>,
+    pub json: Vec<(JsonQuery, Matcher)>,
+    pub body: Option<Matcher>,
+}
+
+/// Formats a duration for messages: `43 ms`, `2.31 s`.
+pub fn fmt_duration(d: Duration) -> String {
+    fmt_ms(d.as_secs_f64() * 1000.0)
+}
+
+/// Formats milliseconds for messages and output: `<1 ms`, `43 ms`, `2.31 s`.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        if ms <= 0.0 { "0 ms".into() } else { "<1 ms".into() }
+    } else if ms < 1000.0 {
+        format!("{} ms", ms.round() as u64)
+    } else {
+        let s = format!("{:.2}", ms / 1000.0);
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        format!("{s} s")
+    }
+}
+
+/// Judges one sample. Returns every failure, each with expected and found.
+pub fn check_sample(expect: &SampleExpect, response: &Response) -> Vec<String> {
+    let mut failures = Vec::new();
+    if !expect.status.allows(response.status) {
+        failures.push(format!("expected status {}, got {}", expect.status.describe(), response.status));
+    }
+    if let Some(limit) = expect.latency
+        && response.latency > limit
+    {
+        failures.push(format!(
+            "expected latency <= {}, took {}",
+            fmt_duration(limit),
+            fmt_duration(response.latency)
+        ));
+    }
+    for (name, matcher) in &expect.headers {
+        let found = response.header(name).map(|v| Value::String(v.to_string()));
+        failures.extend(matcher.check(&format!("header {name}"), found.as_ref()));
+    }
+    if !expect.json.is_empty() {
+        match response.json() {
+            Ok(doc) => {
+                for (query, matcher) in &expect.json {
+                    let found = query.select(&doc);
+                    failures.extend(matcher.check(&query.source, found.as_ref()));
+                }
+            }
+            Err(why) => failures.push(why),
+        }
+    }
+    if let Some(matcher) = &expect.body {
+        failures.extend(matcher.check("body", Some(&Value::String(response.body.clone()))));
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(ops: Vec<Op>) -> Matcher {
+        Matcher { ops }
+    }
+
+    #[test]
+    fn status_classes_and_lists() {
+        assert!(StatusExpect::parse_class("2xx").unwrap().allows(204));
+        assert!(StatusExpect::parse_class("6xx").is_none());
+        assert!(StatusExpect::parse_class("2x").is_none());
+        assert!(StatusExpect::Codes(vec![200, 204]).allows(204));
+        assert!(!StatusExpect::Codes(vec![200]).allows(201));
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert!(values_equal(&json!(1), &json!(1.0)));
+        assert!(values_equal(&json!({"a": [1]}), &json!({"a": [1.0]})));
+        assert!(!values_equal(&json!("1"), &json!(1)));
+    }
+
+    #[test]
+    fn min_length_message_shows_expected_and_found() {
+        let f = m(vec![Op::MinLength(1)]).check("$.edges", Some(&json!([])));
+        assert_eq!(f, vec!["$.edges: expected length >= 1, found 0 (value: [])"]);
+    }
+
+    #[test]
+    fn operators() {
+        let v = json!({"a": 1});
+        assert!(m(vec![Op::Contains(json!("a"))]).check("x", Some(&v)).is_empty());
+        assert!(m(vec![Op::Type(JsonType::Integer)]).check("x", Some(&json!(2.0))).is_empty());
+        assert!(!m(vec![Op::Type(JsonType::Integer)]).check("x", Some(&json!(2.5))).is_empty());
+        assert!(m(vec![Op::Lt(json!(10)), Op::Ge(json!("5"))]).check("x", Some(&json!("7"))).is_empty());
+        assert!(m(vec![Op::Exists(false)]).check("x", None).is_empty());
+        assert_eq!(m(vec![Op::Exists(true)]).check("x", None), vec!["x: expected to exist, found nothing"]);
+        assert!(m(vec![Op::Length(3)]).check("x", Some(&json!("héé"))).is_empty());
+        assert!(m(vec![Op::OneOf(vec![json!(1), json!(2)])]).check("x", Some(&json!(2.0))).is_empty());
+    }
+
+    #[test]
+    fn singular_and_plural_queries() {
+        let doc = json!({"a": {"b": [10, 20]}, "items": [{"id": 1}, {"id": 2}]});
+        assert_eq!(JsonQuery::parse("$.a.b[1]").unwrap().select(&doc), Some(json!(20)));
+        assert_eq!(JsonQuery::parse("$.missing").unwrap().select(&doc), None);
+        assert_eq!(JsonQuery::parse("$.items[*].id").unwrap().select(&doc), Some(json!([1, 2])));
+        assert_eq!(JsonQuery::parse("$['a']['b'][0]").unwrap().select(&doc), Some(json!(10)));
+        assert!(JsonQuery::parse("$.a[").is_err());
+    }
+
+    #[test]
+    fn durations_format_like_the_spec() {
+        assert_eq!(fmt_ms(43.2), "43 ms");
+        assert_eq!(fmt_ms(2310.2), "2.31 s");
+        assert_eq!(fmt_ms(2000.0), "2 s");
+        assert_eq!(fmt_ms(0.3), "<1 ms");
+    }
+}

@@ -1,0 +1,272 @@
+//! Suite files (spec 2): the typed model, loading, and validation. Every error carries
+//! `FILE:LINE:COLUMN`; no other module needs to know how positions are found.
+
+mod convert;
+pub mod positions;
+
+use crate::assert::{JsonQuery, LatencyLimits, Matcher, StatusExpect};
+use crate::error::{Error, SuiteError};
+pub use positions::Pos;
+use regex::Regex;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A suite file over this size is refused before parsing (spec 2).
+pub const MAX_SUITE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// One customer's suite.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The path as the user would name it (`suites/audio1tv.yaml`).
+    pub file: String,
+    pub customer: String,
+    pub title: String,
+    /// `variables:` as written; values may use `${VAR}` from the process environment.
+    pub variables: Vec<Variable>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: String,
+    pub template: String,
+    pub pos: Pos,
+}
+
+/// A string that may hold `${var}` references, and where it stands.
+#[derive(Debug, Clone)]
+pub struct TemplateSite {
+    pub text: String,
+    pub pos: Pos,
+}
+
+/// One check, with `defaults` already applied.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    /// Where the check's list item starts.
+    pub pos: Pos,
+    pub request: RequestTemplate,
+    pub expect: Expect,
+    pub captures: Vec<Capture>,
+    /// `needs` as written.
+    pub needs: Vec<String>,
+    /// Indices (in this suite) of the checks that must pass first: `needs` and the checks whose
+    /// captures this one uses.
+    pub depends_on: Vec<usize>,
+    /// The suite's tags and the check's own.
+    pub tags: Vec<String>,
+    pub environments: Option<Vec<String>>,
+    pub samples: Option<u32>,
+    pub concurrency: Option<usize>,
+    pub retries: Option<u32>,
+    pub timeout: Option<Duration>,
+    pub follow_redirects: bool,
+    pub poll: Option<Poll>,
+    pub optional: bool,
+    /// Every string of the request and of `expect`, for variable checks and dependencies.
+    pub templates: Vec<TemplateSite>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    pub method: String,
+    pub target: RequestTarget,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: BodyTemplate,
+}
+
+#[derive(Debug, Clone)]
+pub enum RequestTarget {
+    /// Appended to the base URL's own path.
+    Path(String),
+    /// Absolute.
+    Url(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum BodyTemplate {
+    None,
+    Json(serde_json::Value),
+    Text(String),
+    Form(Vec<(String, String)>),
+    /// Read at load time, sent as is (no variable expansion).
+    File { bytes: Vec<u8>, content_type: &'static str },
+}
+
+impl BodyTemplate {
+    pub fn is_none(&self) -> bool {
+        matches!(self, BodyTemplate::None)
+    }
+}
+
+/// `expect`, with defaults merged in. Values may still hold `${var}`.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    pub status: StatusExpect,
+    pub latency: Option<Duration>,
+    pub latency_limits: LatencyLimits,
+    /// Percent (0-100).
+    pub availability: Option<f64>,
+    pub headers: Vec<(String, Matcher)>,
+    pub json: Vec<(JsonQuery, Matcher)>,
+    pub body: Option<Matcher>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub name: String,
+    pub source: CaptureSource,
+}
+
+#[derive(Debug, Clone)]
+pub enum CaptureSource {
+    Json(JsonQuery),
+    Header(String),
+    Regex(Regex),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Poll {
+    pub every: Duration,
+    pub within: Duration,
+}
+
+/// A short description of a YAML value's kind, for messages.
+pub fn yaml_kind(v: &serde_yaml::Value) -> &'static str {
+    match v {
+        serde_yaml::Value::Null => "null",
+        serde_yaml::Value::Bool(_) => "a boolean",
+        serde_yaml::Value::Number(_) => "a number",
+        serde_yaml::Value::String(_) => "a string",
+        serde_yaml::Value::Sequence(_) => "a list",
+        serde_yaml::Value::Mapping(_) => "a map",
+        serde_yaml::Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// The closest of `options` to `word`, when one is close enough to be a likely typo.
+pub fn closest<'a>(word: &str, options: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    options
+        .into_iter()
+        .map(|o| (levenshtein(&word.to_ascii_lowercase(), &o.to_ascii_lowercase()), o))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, o)| o)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn is_suite_file(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    matches!(ext, "yaml" | "yml") && stem != "environments"
+}
+
+/// The suite files a `--suites` path names, in file-name order.
+pub fn suite_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
+    let display = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| SuiteError::new(&display, 0, 0, format!("cannot read: {e}")))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries =
+        std::fs::read_dir(path).map_err(|e| SuiteError::new(&display, 0, 0, format!("cannot read folder: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && is_suite_file(p))
+        .collect();
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    if files.is_empty() {
+        return Err(SuiteError::new(&display, 0, 0, "no suite files (*.yaml, *.yml) in this folder"));
+    }
+    Ok(files)
+}
+
+/// Where `environments.yaml` is looked for: beside the first `--suites` path (spec 2).
+pub fn environments_file(first_suites_path: &Path) -> PathBuf {
+    let dir = if first_suites_path.is_dir() {
+        first_suites_path.to_path_buf()
+    } else {
+        first_suites_path.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let yml = dir.join("environments.yml");
+    if !dir.join("environments.yaml").exists() && yml.exists() { yml } else { dir.join("environments.yaml") }
+}
+
+/// Loads every suite the paths name. All errors are collected, in file order.
+/// `known_environments` are the names an `environments:` entry may use.
+pub fn load_all(paths: &[PathBuf], known_environments: &[String]) -> Result<Vec<Suite>, Error> {
+    let mut errors = Vec::new();
+    let mut suites = Vec::new();
+    let mut seen = Vec::new();
+    for path in paths {
+        match suite_files(path) {
+            Ok(files) => {
+                for file in files {
+                    let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+                    if seen.contains(&canonical) {
+                        continue;
+                    }
+                    seen.push(canonical);
+                    match load_file(&file, known_environments) {
+                        Ok(suite) => suites.push(suite),
+                        Err(mut e) => errors.append(&mut e),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(suites) } else { Err(Error::Suite(errors)) }
+}
+
+/// Loads and validates one suite file.
+pub fn load_file(path: &Path, known_environments: &[String]) -> Result<Suite, Vec<SuiteError>> {
+    let display = path.display().to_string();
+    let fail = |message: String| vec![SuiteError::new(&display, 0, 0, message)];
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if meta.len() > MAX_SUITE_BYTES {
+        return Err(fail(format!("suite file is {} bytes, over the 10 MiB limit", meta.len())));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let valid = &e.as_bytes()[..offset];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            return Err(vec![SuiteError::new(&display, line, column, "suite file is not valid UTF-8")]);
+        }
+    };
+    convert::parse_suite(&display, path, &text, known_environments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_suggests_typos_only() {
+        assert_eq!(closest("pth", ["path", "url", "method"]), Some("path"));
+        assert_eq!(closest("lenght", ["length", "min_length"]), Some("length"));
+        assert_eq!(closest("zebra", ["path", "url"]), None);
+    }
+}

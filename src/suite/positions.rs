@@ -1,0 +1,196 @@
+//! Where each node of a YAML file starts. `serde_yaml` gives positions only for its own errors,
+//! so one extra pass with `yaml-rust2`'s event parser records the start of every mapping key and
+//! sequence item by its path (`checks/3/expect/json/$.a`). Validation after parsing and the
+//! reports' `line` fields read positions from here.
+
+use std::collections::HashMap;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// One step of a path into the document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&str> for Seg {
+    fn from(s: &str) -> Seg {
+        Seg::Key(s.to_string())
+    }
+}
+
+impl From<usize> for Seg {
+    fn from(i: usize) -> Seg {
+        Seg::Index(i)
+    }
+}
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Path → position of the node's key (for a mapping entry) or the item (for a sequence item).
+#[derive(Debug, Default)]
+pub struct Positions {
+    map: HashMap<Vec<Seg>, Pos>,
+}
+
+impl Positions {
+    /// Indexes `text`; a document the event parser rejects yields an empty index (serde_yaml has
+    /// already reported the error with its own position in that case).
+    pub fn index(text: &str) -> Positions {
+        let mut recv = Receiver::default();
+        let mut parser = Parser::new_from_str(text);
+        let _ = parser.load(&mut recv, false);
+        Positions { map: recv.map }
+    }
+
+    /// The position of `path`, or of its nearest ancestor that has one, or 1:1.
+    pub fn of(&self, path: &[Seg]) -> Pos {
+        for len in (0..=path.len()).rev() {
+            if let Some(p) = self.map.get(&path[..len]) {
+                return *p;
+            }
+        }
+        Pos { line: 1, column: 1 }
+    }
+}
+
+enum Frame {
+    /// `next_is_key` alternates; `key` is the key of the value being read.
+    Map { next_is_key: bool, key: Option<String> },
+    Seq { next: usize },
+}
+
+#[derive(Default)]
+struct Receiver {
+    stack: Vec<Frame>,
+    path: Vec<Seg>,
+    map: HashMap<Vec<Seg>, Pos>,
+}
+
+impl Receiver {
+    /// Called at the start of every node; returns true when the node is a mapping key.
+    fn node_starts(&mut self, mark: Marker, scalar: Option<&str>) -> bool {
+        let pos = Pos { line: mark.line(), column: mark.col() + 1 };
+        match self.stack.last_mut() {
+            Some(Frame::Map { next_is_key: true, key }) => {
+                let k = scalar.unwrap_or("").to_string();
+                *key = Some(k.clone());
+                // A mapping's own start mark points past its first key; its first key is where
+                // a reader sees it begin (`- name: x` starts at `name`).
+                self.map.entry(self.path.clone()).or_insert(pos);
+                let mut path = self.path.clone();
+                path.push(Seg::Key(k));
+                self.map.entry(path).or_insert(pos);
+                if let Some(Frame::Map { next_is_key, .. }) = self.stack.last_mut() {
+                    *next_is_key = false;
+                }
+                true
+            }
+            Some(Frame::Map { next_is_key: false, key }) => {
+                let k = key.clone().unwrap_or_default();
+                if let Some(Frame::Map { next_is_key, .. }) = self.stack.last_mut() {
+                    *next_is_key = true;
+                }
+                self.path.push(Seg::Key(k));
+                false
+            }
+            Some(Frame::Seq { next }) => {
+                let i = *next;
+                *next += 1;
+                self.path.push(Seg::Index(i));
+                self.map.entry(self.path.clone()).or_insert(pos);
+                false
+            }
+            None => {
+                self.map.entry(Vec::new()).or_insert(pos);
+                false
+            }
+        }
+    }
+
+    /// Like `node_starts`, but a mapping's position is taken from its first key instead.
+    fn node_starts_unrecorded(&mut self, mark: Marker) -> bool {
+        let before = self.map.len();
+        let path_before = self.path.clone();
+        let is_key = self.node_starts(mark, None);
+        if !is_key && self.map.len() > before && self.path != path_before {
+            self.map.remove(&self.path);
+        }
+        is_key
+    }
+
+    /// A value node ended: leave its path segment.
+    fn value_ends(&mut self) {
+        if !self.stack.is_empty() {
+            self.path.pop();
+        }
+    }
+}
+
+impl MarkedEventReceiver for Receiver {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(value, ..) => {
+                if !self.node_starts(mark, Some(&value)) {
+                    self.value_ends();
+                }
+            }
+            Event::Alias(_) => {
+                if !self.node_starts(mark, None) {
+                    self.value_ends();
+                }
+            }
+            Event::MappingStart(..) => {
+                // A complex (non-scalar) key is unusual in suites; it is indexed as "".
+                let is_key = self.node_starts_unrecorded(mark);
+                if is_key {
+                    self.path.push(Seg::Key(String::new()));
+                }
+                self.stack.push(Frame::Map { next_is_key: true, key: None });
+            }
+            Event::SequenceStart(..) => {
+                let is_key = self.node_starts(mark, None);
+                if is_key {
+                    self.path.push(Seg::Key(String::new()));
+                }
+                self.stack.push(Frame::Seq { next: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+                self.value_ends();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(segs: &[Seg]) -> Vec<Seg> {
+        segs.to_vec()
+    }
+
+    #[test]
+    fn records_keys_and_items() {
+        let text = "customer: a\nchecks:\n  - name: one\n    request: { path: /x }\n  - name: two\n    expect:\n      json:\n        $.a: { min_length: 1 }\n";
+        let pos = Positions::index(text);
+        assert_eq!(pos.of(&p(&["customer".into()])), Pos { line: 1, column: 1 });
+        assert_eq!(pos.of(&p(&["checks".into(), 0.into()])), Pos { line: 3, column: 5 });
+        assert_eq!(pos.of(&p(&["checks".into(), 1.into()])), Pos { line: 5, column: 5 });
+        assert_eq!(pos.of(&p(&["checks".into(), 0.into(), "request".into(), "path".into()])).line, 4);
+        assert_eq!(
+            pos.of(&p(&["checks".into(), 1.into(), "expect".into(), "json".into(), "$.a".into(), "min_length".into()])),
+            Pos { line: 8, column: 16 }
+        );
+        // An unknown path falls back to its nearest known ancestor.
+        assert_eq!(pos.of(&p(&["checks".into(), 1.into(), "nope".into()])).line, 5);
+    }
+}
