@@ -62,7 +62,11 @@ pub struct LatencyLimits {
 
 impl LatencyLimits {
     pub fn is_empty(&self) -> bool {
-        self.p50.is_none() && self.p90.is_none() && self.p95.is_none() && self.p99.is_none() && self.max.is_none()
+        self.p50.is_none()
+            && self.p90.is_none()
+            && self.p95.is_none()
+            && self.p99.is_none()
+            && self.max.is_none()
     }
 }
 
@@ -164,7 +168,9 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn equals(value: Value) -> Matcher {
-        Matcher { ops: vec![Op::Eq(value)] }
+        Matcher {
+            ops: vec![Op::Eq(value)],
+        }
     }
 
     /// Expands `${var}` in every value; a regex with variables is compiled here.
@@ -198,7 +204,10 @@ impl Matcher {
         let mut failures = Vec::new();
         for op in &self.ops {
             if let Some(expected) = op_failure(op, found) {
-                failures.push(format!("{subject}: expected {expected}, found {}", describe_found(op, found)));
+                failures.push(format!(
+                    "{subject}: expected {expected}, found {}",
+                    describe_found(op, found)
+                ));
             }
         }
         failures
@@ -216,7 +225,9 @@ fn show(v: &Value) -> String {
 }
 
 fn describe_found(op: &Op, found: Option<&Value>) -> String {
-    let Some(v) = found else { return "nothing".to_string() };
+    let Some(v) = found else {
+        return "nothing".to_string();
+    };
     match op {
         Op::Length(_) | Op::MinLength(_) | Op::MaxLength(_) => match length_of(v) {
             Some(n) => format!("{n} (value: {})", show(v)),
@@ -255,9 +266,13 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
             (Some(x), Some(y)) => x == y,
             _ => x == y,
         },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => a == b,
     }
@@ -275,7 +290,8 @@ fn as_number(v: &Value) -> Option<f64> {
 /// `None` when the operator holds; else a description of what was expected.
 fn op_failure(op: &Op, found: Option<&Value>) -> Option<String> {
     if let Op::Exists(want) = op {
-        return (found.is_some() != *want).then(|| if *want { "to exist" } else { "to be absent" }.to_string());
+        return (found.is_some() != *want)
+            .then(|| if *want { "to exist" } else { "to be absent" }.to_string());
     }
     let Some(v) = found else {
         return Some(describe_expected(op));
@@ -343,8 +359,13 @@ pub struct JsonQuery {
 
 impl JsonQuery {
     pub fn parse(source: &str) -> Result<JsonQuery, String> {
-        let path = serde_json_path::JsonPath::parse(source).map_err(|e| format!("invalid JSONPath `{source}`: {e}"))?;
-        Ok(JsonQuery { source: source.to_string(), path, singular: is_singular_syntax(source) })
+        let path = serde_json_path::JsonPath::parse(source)
+            .map_err(|e| format!("invalid JSONPath `{source}`: {e}"))?;
+        Ok(JsonQuery {
+            source: source.to_string(),
+            path,
+            singular: is_singular_syntax(source),
+        })
     }
 
     /// The value a singular query finds, or the array of all matches for any other query.
@@ -401,7 +422,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON, or why not.
@@ -442,7 +466,11 @@ pub fn fmt_ms(ms: f64) -> String {
 pub fn check_sample(expect: &SampleExpect, response: &Response) -> Vec<String> {
     let mut failures = Vec::new();
     if !expect.status.allows(response.status) {
-        failures.push(format!("expected status {}, got {}", expect.status.describe(), response.status));
+        failures.push(format!(
+            "expected status {}, got {}",
+            expect.status.describe(),
+            response.status
+        ));
     }
     if let Some(limit) = expect.latency
         && response.latency > limit
@@ -509,22 +537,50 @@ mod tests {
     fn operators() {
         let v = json!({"a": 1});
         assert!(m(vec![Op::Contains(json!("a"))]).check("x", Some(&v)).is_empty());
-        assert!(m(vec![Op::Type(JsonType::Integer)]).check("x", Some(&json!(2.0))).is_empty());
-        assert!(!m(vec![Op::Type(JsonType::Integer)]).check("x", Some(&json!(2.5))).is_empty());
-        assert!(m(vec![Op::Lt(json!(10)), Op::Ge(json!("5"))]).check("x", Some(&json!("7"))).is_empty());
+        assert!(
+            m(vec![Op::Type(JsonType::Integer)])
+                .check("x", Some(&json!(2.0)))
+                .is_empty()
+        );
+        assert!(
+            !m(vec![Op::Type(JsonType::Integer)])
+                .check("x", Some(&json!(2.5)))
+                .is_empty()
+        );
+        assert!(
+            m(vec![Op::Lt(json!(10)), Op::Ge(json!("5"))])
+                .check("x", Some(&json!("7")))
+                .is_empty()
+        );
         assert!(m(vec![Op::Exists(false)]).check("x", None).is_empty());
-        assert_eq!(m(vec![Op::Exists(true)]).check("x", None), vec!["x: expected to exist, found nothing"]);
+        assert_eq!(
+            m(vec![Op::Exists(true)]).check("x", None),
+            vec!["x: expected to exist, found nothing"]
+        );
         assert!(m(vec![Op::Length(3)]).check("x", Some(&json!("héé"))).is_empty());
-        assert!(m(vec![Op::OneOf(vec![json!(1), json!(2)])]).check("x", Some(&json!(2.0))).is_empty());
+        assert!(
+            m(vec![Op::OneOf(vec![json!(1), json!(2)])])
+                .check("x", Some(&json!(2.0)))
+                .is_empty()
+        );
     }
 
     #[test]
     fn singular_and_plural_queries() {
         let doc = json!({"a": {"b": [10, 20]}, "items": [{"id": 1}, {"id": 2}]});
-        assert_eq!(JsonQuery::parse("$.a.b[1]").unwrap().select(&doc), Some(json!(20)));
+        assert_eq!(
+            JsonQuery::parse("$.a.b[1]").unwrap().select(&doc),
+            Some(json!(20))
+        );
         assert_eq!(JsonQuery::parse("$.missing").unwrap().select(&doc), None);
-        assert_eq!(JsonQuery::parse("$.items[*].id").unwrap().select(&doc), Some(json!([1, 2])));
-        assert_eq!(JsonQuery::parse("$['a']['b'][0]").unwrap().select(&doc), Some(json!(10)));
+        assert_eq!(
+            JsonQuery::parse("$.items[*].id").unwrap().select(&doc),
+            Some(json!([1, 2]))
+        );
+        assert_eq!(
+            JsonQuery::parse("$['a']['b'][0]").unwrap().select(&doc),
+            Some(json!(10))
+        );
         assert!(JsonQuery::parse("$.a[").is_err());
     }
 

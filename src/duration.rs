@@ -12,7 +12,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if let Ok(ms) = t.parse::<u64>() {
         return Ok(Duration::from_millis(ms));
     }
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(bad)?;
     let (number, unit) = t.split_at(split);
     let value: f64 = number.parse().map_err(|_| bad())?;
     let scale = match unit.trim() {
@@ -36,10 +38,15 @@ pub fn from_yaml(value: &serde_yaml::Value) -> Result<Duration, String> {
     match value {
         serde_yaml::Value::Number(n) => match n.as_u64() {
             Some(ms) => Ok(Duration::from_millis(ms)),
-            None => Err(format!("invalid duration {n} (a whole, non-negative number of milliseconds)")),
+            None => Err(format!(
+                "invalid duration {n} (a whole, non-negative number of milliseconds)"
+            )),
         },
         serde_yaml::Value::String(s) => parse(s),
-        other => Err(format!("invalid duration {} (write e.g. 250ms, 2s)", crate::suite::yaml_kind(other))),
+        other => Err(format!(
+            "invalid duration {} (write e.g. 250ms, 2s)",
+            crate::suite::yaml_kind(other)
+        )),
     }
 }
 

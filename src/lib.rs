@@ -3,13 +3,14 @@
 //! Data flows one way: suites → plan → results → reports. `main.rs` only parses arguments and
 //! maps the outcome to an exit code; everything else lives here so tests can call it directly.
 
+pub mod assert;
+pub mod duration;
 pub mod env;
 pub mod error;
 pub mod exit;
 pub mod fixture;
 pub mod redact;
 pub mod report;
-pub mod vars;
-pub mod assert;
-pub mod duration;
+pub mod run;
 pub mod suite;
+pub mod vars;

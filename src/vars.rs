@@ -24,9 +24,9 @@ pub fn parse(text: &str) -> Result<Vec<Piece>, String> {
     while let Some(at) = rest.find('$') {
         literal.push_str(&rest[..at]);
         let after = &rest[at..];
-        if after.starts_with("$${") {
+        if let Some(escaped) = after.strip_prefix("$${") {
             literal.push_str("${");
-            rest = &after[3..];
+            rest = escaped;
         } else if let Some(inner_start) = after.strip_prefix("${") {
             let end = inner_start.find('}').ok_or_else(|| {
                 format!("unterminated `${{` in {text:?} (write `$${{` for a literal `${{`)")

@@ -97,7 +97,9 @@ struct RawPoll {
 impl RawExpect {
     /// `defaults.expect` under the check's own: scalars are replaced, maps merge key by key.
     fn merged_over(own: Option<RawExpect>, defaults: Option<&RawExpect>) -> RawExpect {
-        let Some(d) = defaults else { return own.unwrap_or_default() };
+        let Some(d) = defaults else {
+            return own.unwrap_or_default();
+        };
         let own = own.unwrap_or_default();
         let merge = |base: &Mapping, over: Mapping| {
             let mut m = base.clone();
@@ -146,7 +148,8 @@ fn path(base: &[Seg], more: &[Seg]) -> Path_ {
 impl Ctx<'_> {
     fn error(&mut self, at: &[Seg], message: impl Into<String>) {
         let pos = self.positions.of(at);
-        self.errors.push(SuiteError::new(self.file, pos.line, pos.column, message));
+        self.errors
+            .push(SuiteError::new(self.file, pos.line, pos.column, message));
     }
 
     fn pos(&self, at: &[Seg]) -> Pos {
@@ -181,8 +184,17 @@ pub(super) fn parse_suite(
     text: &str,
     known_environments: &[String],
 ) -> Result<Suite, Vec<SuiteError>> {
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
-        return Err(vec![SuiteError::new(file, 1, 1, "suite file is empty: it needs `customer` and `checks`")]);
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(vec![SuiteError::new(
+            file,
+            1,
+            1,
+            "suite file is empty: it needs `customer` and `checks`",
+        )]);
     }
     let raw: RawSuite = match serde_yaml::from_str(text) {
         Ok(raw) => raw,
@@ -191,7 +203,11 @@ pub(super) fn parse_suite(
             return Err(vec![SuiteError::new(file, line, column, serde_message(&e))]);
         }
     };
-    let mut ctx = Ctx { file, positions: Positions::index(text), errors: Vec::new() };
+    let mut ctx = Ctx {
+        file,
+        positions: Positions::index(text),
+        errors: Vec::new(),
+    };
     let suite = convert_suite(&mut ctx, raw, path_on_disk, known_environments);
     if ctx.errors.is_empty() {
         Ok(suite)
@@ -217,14 +233,22 @@ fn mapping_key(ctx: &mut Ctx, at: &[Seg], key: &Value) -> Option<String> {
 fn string_map(ctx: &mut Ctx, at: &[Seg], map: &Mapping, what: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (k, v) in map {
-        let Some(key) = mapping_key(ctx, at, k) else { continue };
+        let Some(key) = mapping_key(ctx, at, k) else {
+            continue;
+        };
         let here = path(at, &[Seg::Key(key.clone())]);
         let value = match v {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             other => {
-                ctx.error(&here, format!("{what} `{key}` must be a string, number or boolean, found {}", yaml_kind(other)));
+                ctx.error(
+                    &here,
+                    format!(
+                        "{what} `{key}` must be a string, number or boolean, found {}",
+                        yaml_kind(other)
+                    ),
+                );
                 continue;
             }
         };
@@ -253,8 +277,16 @@ fn duration(ctx: &mut Ctx, at: &[Seg], v: &Value) -> Option<Duration> {
     }
 }
 
-fn convert_suite(ctx: &mut Ctx, raw: RawSuite, path_on_disk: &std::path::Path, known_envs: &[String]) -> Suite {
-    let suite_dir = path_on_disk.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+fn convert_suite(
+    ctx: &mut Ctx,
+    raw: RawSuite,
+    path_on_disk: &std::path::Path,
+    known_envs: &[String],
+) -> Suite {
+    let suite_dir = path_on_disk
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     if raw.customer.trim().is_empty() {
         ctx.error(&["customer".into()], "`customer` must not be empty");
     }
@@ -274,8 +306,17 @@ fn convert_suite(ctx: &mut Ctx, raw: RawSuite, path_on_disk: &std::path::Path, k
         }
     }
 
-    let default_headers = string_map(ctx, &["defaults".into(), "headers".into()], &raw.defaults.headers, "header");
-    let default_timeout = raw.defaults.timeout.as_ref().and_then(|v| duration(ctx, &["defaults".into(), "timeout".into()], v));
+    let default_headers = string_map(
+        ctx,
+        &["defaults".into(), "headers".into()],
+        &raw.defaults.headers,
+        "header",
+    );
+    let default_timeout = raw
+        .defaults
+        .timeout
+        .as_ref()
+        .and_then(|v| duration(ctx, &["defaults".into(), "timeout".into()], v));
 
     let mut checks = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
@@ -288,12 +329,25 @@ fn convert_suite(ctx: &mut Ctx, raw: RawSuite, path_on_disk: &std::path::Path, k
             let first_line = checks.get(*first).map(|c: &Check| c.pos.line).unwrap_or(0);
             ctx.error(
                 &path(&at, &["name".into()]),
-                format!("duplicate check name {:?} (first used on line {first_line})", rc.name),
+                format!(
+                    "duplicate check name {:?} (first used on line {first_line})",
+                    rc.name
+                ),
             );
         } else {
             names.insert(rc.name.clone(), i);
         }
-        let check = convert_check(ctx, &at, rc, &raw.tags, &default_headers, default_timeout, &raw.defaults, &suite_dir, known_envs);
+        let check = convert_check(
+            ctx,
+            &at,
+            rc,
+            &raw.tags,
+            &default_headers,
+            default_timeout,
+            &raw.defaults,
+            &suite_dir,
+            known_envs,
+        );
         checks.push(check);
     }
 
@@ -323,16 +377,30 @@ fn convert_check(
     let mut templates = Vec::new();
     let site = |ctx: &Ctx, where_: &[Seg], text: &str, templates: &mut Vec<TemplateSite>| {
         if text.contains('$') {
-            templates.push(TemplateSite { text: text.to_string(), pos: ctx.pos(where_) });
+            templates.push(TemplateSite {
+                text: text.to_string(),
+                pos: ctx.pos(where_),
+            });
         }
     };
 
     // Request.
     let rq_at = path(at, &["request".into()]);
     let r = rc.request;
-    let method = r.method.clone().unwrap_or_else(|| "GET".to_string()).to_ascii_uppercase();
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_') {
-        ctx.error(&path(&rq_at, &["method".into()]), format!("invalid HTTP method {method:?}"));
+    let method = r
+        .method
+        .clone()
+        .unwrap_or_else(|| "GET".to_string())
+        .to_ascii_uppercase();
+    if method.is_empty()
+        || !method
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+    {
+        ctx.error(
+            &path(&rq_at, &["method".into()]),
+            format!("invalid HTTP method {method:?}"),
+        );
     }
     let target = match (&r.path, &r.url) {
         (Some(p), None) => {
@@ -344,17 +412,28 @@ fn convert_check(
             RequestTarget::Url(u.clone())
         }
         (Some(_), Some(_)) => {
-            ctx.error(&path(&rq_at, &["url".into()]), "a request takes `path` or `url`, not both");
+            ctx.error(
+                &path(&rq_at, &["url".into()]),
+                "a request takes `path` or `url`, not both",
+            );
             RequestTarget::Path(String::new())
         }
         (None, None) => {
-            ctx.error(&rq_at, "a request needs `path` (joined onto the base URL) or `url` (absolute)");
+            ctx.error(
+                &rq_at,
+                "a request needs `path` (joined onto the base URL) or `url` (absolute)",
+            );
             RequestTarget::Path(String::new())
         }
     };
     let query = string_map(ctx, &path(&rq_at, &["query".into()]), &r.query, "query parameter");
     for (k, v) in &query {
-        site(ctx, &path(&rq_at, &["query".into(), Seg::Key(k.clone())]), v, &mut templates);
+        site(
+            ctx,
+            &path(&rq_at, &["query".into(), Seg::Key(k.clone())]),
+            v,
+            &mut templates,
+        );
     }
     let own_headers = string_map(ctx, &path(&rq_at, &["headers".into()]), &r.headers, "header");
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -364,9 +443,17 @@ fn convert_check(
     }
     for (k, v) in &headers {
         if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
-            ctx.error(&path(&rq_at, &["headers".into(), Seg::Key(k.clone())]), format!("invalid header name {k:?}"));
+            ctx.error(
+                &path(&rq_at, &["headers".into(), Seg::Key(k.clone())]),
+                format!("invalid header name {k:?}"),
+            );
         }
-        site(ctx, &path(&rq_at, &["headers".into(), Seg::Key(k.clone())]), v, &mut templates);
+        site(
+            ctx,
+            &path(&rq_at, &["headers".into(), Seg::Key(k.clone())]),
+            v,
+            &mut templates,
+        );
     }
     let bodies: Vec<&str> = [
         r.json.as_ref().map(|_| "json"),
@@ -380,12 +467,17 @@ fn convert_check(
     let body = if bodies.len() > 1 {
         ctx.error(
             &path(&rq_at, &[Seg::Key(bodies[1].to_string())]),
-            format!("a request takes at most one body, found `{}`", bodies.join("` and `")),
+            format!(
+                "a request takes at most one body, found `{}`",
+                bodies.join("` and `")
+            ),
         );
         BodyTemplate::None
     } else if let Some(j) = &r.json {
         let value = yaml_to_json(ctx, &path(&rq_at, &["json".into()]), j);
-        collect_json_strings(&value, &mut |s| site(ctx, &path(&rq_at, &["json".into()]), s, &mut templates));
+        collect_json_strings(&value, &mut |s| {
+            site(ctx, &path(&rq_at, &["json".into()]), s, &mut templates)
+        });
         BodyTemplate::Json(value)
     } else if let Some(b) = &r.body {
         site(ctx, &path(&rq_at, &["body".into()]), b, &mut templates);
@@ -393,7 +485,12 @@ fn convert_check(
     } else if let Some(f) = &r.form {
         let form = string_map(ctx, &path(&rq_at, &["form".into()]), f, "form field");
         for (k, v) in &form {
-            site(ctx, &path(&rq_at, &["form".into(), Seg::Key(k.clone())]), v, &mut templates);
+            site(
+                ctx,
+                &path(&rq_at, &["form".into(), Seg::Key(k.clone())]),
+                v,
+                &mut templates,
+            );
         }
         BodyTemplate::Form(form)
     } else if let Some(file) = &r.body_file {
@@ -409,7 +506,10 @@ fn convert_check(
                 BodyTemplate::File { bytes, content_type }
             }
             Err(e) => {
-                ctx.error(&path(&rq_at, &["body_file".into()]), format!("cannot read body_file {}: {e}", full.display()));
+                ctx.error(
+                    &path(&rq_at, &["body_file".into()]),
+                    format!("cannot read body_file {}: {e}", full.display()),
+                );
                 BodyTemplate::None
             }
         }
@@ -426,10 +526,15 @@ fn convert_check(
     let mut captures = Vec::new();
     for (k, v) in &rc.capture {
         let cap_at = path(at, &["capture".into()]);
-        let Some(name) = mapping_key(ctx, &cap_at, k) else { continue };
+        let Some(name) = mapping_key(ctx, &cap_at, k) else {
+            continue;
+        };
         let here = path(&cap_at, &[Seg::Key(name.clone())]);
         if crate::vars::parse(&format!("${{{name}}}")).is_err() {
-            ctx.error(&here, format!("invalid capture name `{name}` (letters, digits, `_`, `-` and `.`)"));
+            ctx.error(
+                &here,
+                format!("invalid capture name `{name}` (letters, digits, `_`, `-` and `.`)"),
+            );
             continue;
         }
         let source = match v {
@@ -447,7 +552,10 @@ fn convert_check(
                     (Some("regex"), Some(re)) => match Regex::new(re) {
                         Ok(re) if re.captures_len() >= 2 => Some(CaptureSource::Regex(re)),
                         Ok(_) => {
-                            ctx.error(&here, format!("capture regex {re:?} needs a group `( )` to capture"));
+                            ctx.error(
+                                &here,
+                                format!("capture regex {re:?} needs a group `( )` to capture"),
+                            );
                             None
                         }
                         Err(e) => {
@@ -500,7 +608,10 @@ fn convert_check(
                     .unwrap_or_default();
                 ctx.error(
                     &path(at, &["environments".into(), Seg::Index(j)]),
-                    format!("unknown environment `{e}` (known: {}){hint}", known_envs.join(", ")),
+                    format!(
+                        "unknown environment `{e}` (known: {}){hint}",
+                        known_envs.join(", ")
+                    ),
                 );
             }
         }
@@ -509,7 +620,10 @@ fn convert_check(
         ctx.error(&path(at, &["samples".into()]), "`samples` must be at least 1");
     }
     if rc.concurrency == Some(0) {
-        ctx.error(&path(at, &["concurrency".into()]), "`concurrency` must be at least 1");
+        ctx.error(
+            &path(at, &["concurrency".into()]),
+            "`concurrency` must be at least 1",
+        );
     }
     let timeout = match &rc.timeout {
         Some(v) => duration(ctx, &path(at, &["timeout".into()]), v),
@@ -524,7 +638,13 @@ fn convert_check(
     Check {
         name: rc.name,
         pos: ctx.pos(at),
-        request: RequestTemplate { method, target, query, headers, body },
+        request: RequestTemplate {
+            method,
+            target,
+            query,
+            headers,
+            body,
+        },
         expect,
         captures,
         needs: rc.needs,
@@ -556,7 +676,10 @@ fn convert_expect(ctx: &mut Ctx, at: &[Seg], raw: &RawExpect, templates: &mut Ve
     if let Some(s) = &raw.status {
         let here = path(at, &["status".into()]);
         let code = |ctx: &mut Ctx, v: &Value| -> Option<u16> {
-            match v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+            match v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            {
                 Some(c) if (100..=599).contains(&c) => Some(c as u16),
                 _ => {
                     ctx.error(&here, format!("invalid status {} (a code 100-599, a list of codes, or a class \"1xx\"..\"5xx\")", serde_yaml::to_string(v).unwrap_or_default().trim()));
@@ -565,17 +688,24 @@ fn convert_expect(ctx: &mut Ctx, at: &[Seg], raw: &RawExpect, templates: &mut Ve
             }
         };
         expect.status = match s {
-            Value::String(text) if text.to_ascii_lowercase().contains('x') => match StatusExpect::parse_class(text) {
-                Some(class) => class,
-                None => {
-                    ctx.error(&here, format!("invalid status class {text:?} (use \"1xx\" to \"5xx\")"));
-                    StatusExpect::default()
+            Value::String(text) if text.to_ascii_lowercase().contains('x') => {
+                match StatusExpect::parse_class(text) {
+                    Some(class) => class,
+                    None => {
+                        ctx.error(
+                            &here,
+                            format!("invalid status class {text:?} (use \"1xx\" to \"5xx\")"),
+                        );
+                        StatusExpect::default()
+                    }
                 }
-            },
+            }
             Value::Sequence(items) if !items.is_empty() => {
                 StatusExpect::Codes(items.iter().filter_map(|v| code(ctx, v)).collect())
             }
-            other => code(ctx, other).map(|c| StatusExpect::Codes(vec![c])).unwrap_or_default(),
+            other => code(ctx, other)
+                .map(|c| StatusExpect::Codes(vec![c]))
+                .unwrap_or_default(),
         };
     }
     if let Some(l) = &raw.latency {
@@ -596,7 +726,10 @@ fn convert_expect(ctx: &mut Ctx, at: &[Seg], raw: &RawExpect, templates: &mut Ve
                             let hint = closest(other, ["p50", "p90", "p95", "p99", "max"])
                                 .map(|b| format!("; did you mean `{b}`?"))
                                 .unwrap_or_default();
-                            ctx.error(&key_at, format!("unknown latency limit `{other}` (p50, p90, p95, p99, max){hint}"));
+                            ctx.error(
+                                &key_at,
+                                format!("unknown latency limit `{other}` (p50, p90, p95, p99, max){hint}"),
+                            );
                             continue;
                         }
                     };
@@ -608,13 +741,18 @@ fn convert_expect(ctx: &mut Ctx, at: &[Seg], raw: &RawExpect, templates: &mut Ve
     }
     if let Some(a) = raw.availability {
         if !(0.0..=100.0).contains(&a) {
-            ctx.error(&path(at, &["availability".into()]), format!("`availability` is a percent from 0 to 100, found {a}"));
+            ctx.error(
+                &path(at, &["availability".into()]),
+                format!("`availability` is a percent from 0 to 100, found {a}"),
+            );
         }
         expect.availability = Some(a);
     }
     for (k, v) in &raw.headers {
         let hdr_at = path(at, &["headers".into()]);
-        let Some(name) = mapping_key(ctx, &hdr_at, k) else { continue };
+        let Some(name) = mapping_key(ctx, &hdr_at, k) else {
+            continue;
+        };
         let here = path(&hdr_at, &[Seg::Key(name.clone())]);
         if let Some(m) = matcher(ctx, &here, v, templates) {
             expect.headers.push((name.to_ascii_lowercase(), m));
@@ -622,7 +760,9 @@ fn convert_expect(ctx: &mut Ctx, at: &[Seg], raw: &RawExpect, templates: &mut Ve
     }
     for (k, v) in &raw.json {
         let json_at = path(at, &["json".into()]);
-        let Some(query) = mapping_key(ctx, &json_at, k) else { continue };
+        let Some(query) = mapping_key(ctx, &json_at, k) else {
+            continue;
+        };
         let here = path(&json_at, &[Seg::Key(query.clone())]);
         let q = match JsonQuery::parse(&query) {
             Ok(q) => Some(q),
@@ -647,7 +787,10 @@ fn matcher(ctx: &mut Ctx, at: &[Seg], v: &Value, templates: &mut Vec<TemplateSit
     let mut note = |json: &serde_json::Value| {
         collect_json_strings(json, &mut |s| {
             if s.contains('$') {
-                templates.push(TemplateSite { text: s.to_string(), pos });
+                templates.push(TemplateSite {
+                    text: s.to_string(),
+                    pos,
+                });
             }
         })
     };
@@ -657,7 +800,10 @@ fn matcher(ctx: &mut Ctx, at: &[Seg], v: &Value, templates: &mut Vec<TemplateSit
         return Some(Matcher::equals(json));
     };
     if map.is_empty() {
-        ctx.error(at, "an empty map is not an assertion (write `eq: {}` to compare with an empty object)");
+        ctx.error(
+            at,
+            "an empty map is not an assertion (write `eq: {}` to compare with an empty object)",
+        );
         return None;
     }
     let mut ops = Vec::new();
@@ -677,7 +823,11 @@ fn matcher(ctx: &mut Ctx, at: &[Seg], v: &Value, templates: &mut Vec<TemplateSit
             "eq" => Op::Eq(json),
             "ne" => Op::Ne(json),
             "lt" | "le" | "gt" | "ge" => {
-                if !(json.is_number() || json.as_str().is_some_and(|s| s.contains('$') || s.trim().parse::<f64>().is_ok())) {
+                if !(json.is_number()
+                    || json
+                        .as_str()
+                        .is_some_and(|s| s.contains('$') || s.trim().parse::<f64>().is_ok()))
+                {
                     ctx.error(&here, format!("`{name}` takes a number"));
                     continue;
                 }
@@ -716,7 +866,10 @@ fn matcher(ctx: &mut Ctx, at: &[Seg], v: &Value, templates: &mut Vec<TemplateSit
             "type" => match arg.as_str().and_then(JsonType::parse) {
                 Some(t) => Op::Type(t),
                 None => {
-                    ctx.error(&here, "`type` is one of string, number, integer, boolean, array, object, null");
+                    ctx.error(
+                        &here,
+                        "`type` is one of string, number, integer, boolean, array, object, null",
+                    );
                     continue;
                 }
             },
@@ -745,7 +898,10 @@ fn matcher(ctx: &mut Ctx, at: &[Seg], v: &Value, templates: &mut Vec<TemplateSit
                     .unwrap_or_default();
                 ctx.error(
                     &here,
-                    format!("unknown operator `{other}` (operators: {}){hint}", OPERATORS.join(", ")),
+                    format!(
+                        "unknown operator `{other}` (operators: {}){hint}",
+                        OPERATORS.join(", ")
+                    ),
                 );
                 continue;
             }

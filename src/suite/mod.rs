@@ -92,7 +92,10 @@ pub enum BodyTemplate {
     Text(String),
     Form(Vec<(String, String)>),
     /// Read at load time, sent as is (no variable expansion).
-    File { bytes: Vec<u8>, content_type: &'static str },
+    File {
+        bytes: Vec<u8>,
+        content_type: &'static str,
+    },
 }
 
 impl BodyTemplate {
@@ -151,7 +154,12 @@ pub fn closest<'a>(word: &str, options: impl IntoIterator<Item = &'a str>) -> Op
     let limit = (word.chars().count() / 3).max(2);
     options
         .into_iter()
-        .map(|o| (levenshtein(&word.to_ascii_lowercase(), &o.to_ascii_lowercase()), o))
+        .map(|o| {
+            (
+                levenshtein(&word.to_ascii_lowercase(), &o.to_ascii_lowercase()),
+                o,
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, o)| o)
@@ -181,12 +189,13 @@ fn is_suite_file(path: &Path) -> bool {
 /// The suite files a `--suites` path names, in file-name order.
 pub fn suite_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
     let display = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| SuiteError::new(&display, 0, 0, format!("cannot read: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| SuiteError::new(&display, 0, 0, format!("cannot read: {e}")))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries =
-        std::fs::read_dir(path).map_err(|e| SuiteError::new(&display, 0, 0, format!("cannot read folder: {e}")))?;
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| SuiteError::new(&display, 0, 0, format!("cannot read folder: {e}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
@@ -194,7 +203,12 @@ pub fn suite_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
         .collect();
     files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
     if files.is_empty() {
-        return Err(SuiteError::new(&display, 0, 0, "no suite files (*.yaml, *.yml) in this folder"));
+        return Err(SuiteError::new(
+            &display,
+            0,
+            0,
+            "no suite files (*.yaml, *.yml) in this folder",
+        ));
     }
     Ok(files)
 }
@@ -204,10 +218,17 @@ pub fn environments_file(first_suites_path: &Path) -> PathBuf {
     let dir = if first_suites_path.is_dir() {
         first_suites_path.to_path_buf()
     } else {
-        first_suites_path.parent().map(Path::to_path_buf).unwrap_or_default()
+        first_suites_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     };
     let yml = dir.join("environments.yml");
-    if !dir.join("environments.yaml").exists() && yml.exists() { yml } else { dir.join("environments.yaml") }
+    if !dir.join("environments.yaml").exists() && yml.exists() {
+        yml
+    } else {
+        dir.join("environments.yaml")
+    }
 }
 
 /// Loads every suite the paths name. All errors are collected, in file order.
@@ -234,7 +255,11 @@ pub fn load_all(paths: &[PathBuf], known_environments: &[String]) -> Result<Vec<
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(suites) } else { Err(Error::Suite(errors)) }
+    if errors.is_empty() {
+        Ok(suites)
+    } else {
+        Err(Error::Suite(errors))
+    }
 }
 
 /// Loads and validates one suite file.
@@ -243,7 +268,10 @@ pub fn load_file(path: &Path, known_environments: &[String]) -> Result<Suite, Ve
     let fail = |message: String| vec![SuiteError::new(&display, 0, 0, message)];
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     if meta.len() > MAX_SUITE_BYTES {
-        return Err(fail(format!("suite file is {} bytes, over the 10 MiB limit", meta.len())));
+        return Err(fail(format!(
+            "suite file is {} bytes, over the 10 MiB limit",
+            meta.len()
+        )));
     }
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let text = match String::from_utf8(bytes) {
@@ -253,7 +281,12 @@ pub fn load_file(path: &Path, known_environments: &[String]) -> Result<Suite, Ve
             let valid = &e.as_bytes()[..offset];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
             let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-            return Err(vec![SuiteError::new(&display, line, column, "suite file is not valid UTF-8")]);
+            return Err(vec![SuiteError::new(
+                &display,
+                line,
+                column,
+                "suite file is not valid UTF-8",
+            )]);
         }
     };
     convert::parse_suite(&display, path, &text, known_environments)

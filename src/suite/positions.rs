@@ -62,8 +62,13 @@ impl Positions {
 
 enum Frame {
     /// `next_is_key` alternates; `key` is the key of the value being read.
-    Map { next_is_key: bool, key: Option<String> },
-    Seq { next: usize },
+    Map {
+        next_is_key: bool,
+        key: Option<String>,
+    },
+    Seq {
+        next: usize,
+    },
 }
 
 #[derive(Default)]
@@ -76,9 +81,15 @@ struct Receiver {
 impl Receiver {
     /// Called at the start of every node; returns true when the node is a mapping key.
     fn node_starts(&mut self, mark: Marker, scalar: Option<&str>) -> bool {
-        let pos = Pos { line: mark.line(), column: mark.col() + 1 };
+        let pos = Pos {
+            line: mark.line(),
+            column: mark.col() + 1,
+        };
         match self.stack.last_mut() {
-            Some(Frame::Map { next_is_key: true, key }) => {
+            Some(Frame::Map {
+                next_is_key: true,
+                key,
+            }) => {
                 let k = scalar.unwrap_or("").to_string();
                 *key = Some(k.clone());
                 // A mapping's own start mark points past its first key; its first key is where
@@ -92,7 +103,10 @@ impl Receiver {
                 }
                 true
             }
-            Some(Frame::Map { next_is_key: false, key }) => {
+            Some(Frame::Map {
+                next_is_key: false,
+                key,
+            }) => {
                 let k = key.clone().unwrap_or_default();
                 if let Some(Frame::Map { next_is_key, .. }) = self.stack.last_mut() {
                     *next_is_key = true;
@@ -152,7 +166,10 @@ impl MarkedEventReceiver for Receiver {
                 if is_key {
                     self.path.push(Seg::Key(String::new()));
                 }
-                self.stack.push(Frame::Map { next_is_key: true, key: None });
+                self.stack.push(Frame::Map {
+                    next_is_key: true,
+                    key: None,
+                });
             }
             Event::SequenceStart(..) => {
                 let is_key = self.node_starts(mark, None);
@@ -183,11 +200,28 @@ mod tests {
         let text = "customer: a\nchecks:\n  - name: one\n    request: { path: /x }\n  - name: two\n    expect:\n      json:\n        $.a: { min_length: 1 }\n";
         let pos = Positions::index(text);
         assert_eq!(pos.of(&p(&["customer".into()])), Pos { line: 1, column: 1 });
-        assert_eq!(pos.of(&p(&["checks".into(), 0.into()])), Pos { line: 3, column: 5 });
-        assert_eq!(pos.of(&p(&["checks".into(), 1.into()])), Pos { line: 5, column: 5 });
-        assert_eq!(pos.of(&p(&["checks".into(), 0.into(), "request".into(), "path".into()])).line, 4);
         assert_eq!(
-            pos.of(&p(&["checks".into(), 1.into(), "expect".into(), "json".into(), "$.a".into(), "min_length".into()])),
+            pos.of(&p(&["checks".into(), 0.into()])),
+            Pos { line: 3, column: 5 }
+        );
+        assert_eq!(
+            pos.of(&p(&["checks".into(), 1.into()])),
+            Pos { line: 5, column: 5 }
+        );
+        assert_eq!(
+            pos.of(&p(&["checks".into(), 0.into(), "request".into(), "path".into()]))
+                .line,
+            4
+        );
+        assert_eq!(
+            pos.of(&p(&[
+                "checks".into(),
+                1.into(),
+                "expect".into(),
+                "json".into(),
+                "$.a".into(),
+                "min_length".into()
+            ])),
             Pos { line: 8, column: 16 }
         );
         // An unknown path falls back to its nearest known ancestor.

@@ -1,0 +1,823 @@
+//! Running a plan: one task per check, dependencies awaited, one global limit on requests in
+//! flight, samples fed through a bounded stream, retries, `poll`, `--fail-fast` and interruption.
+
+use super::http::{self, Prepared};
+use super::plan::{BuiltIns, Plan, PlannedSuite};
+use super::stats;
+use crate::assert::{self, Response, SampleExpect, fmt_ms};
+use crate::redact::{Redactor, is_secret_header, is_secret_variable};
+use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary, SuiteReport};
+use crate::suite::{BodyTemplate, CaptureSource, Check, RequestTarget};
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::stream::{self, StreamExt};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// How much of each exchange `-v` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Details {
+    #[default]
+    None,
+    /// `-v`: failed checks.
+    Failures,
+    /// `-vv`: every check.
+    All,
+}
+
+/// Everything about a run that is not in the suites.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: String,
+    /// No trailing slash.
+    pub base_url: String,
+    /// Headers the environment adds (lowest precedence).
+    pub environment_headers: Vec<(String, String)>,
+    /// `-H` (highest precedence).
+    pub cli_headers: Vec<(String, String)>,
+    /// `--var`.
+    pub cli_vars: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// `--samples`, for idempotent checks.
+    pub samples: Option<u32>,
+    /// `-j`.
+    pub concurrency: usize,
+    pub fail_fast: bool,
+    /// A 401 then gets the protected-deployment hint (spec 3.1).
+    pub is_preview: bool,
+    pub details: Details,
+}
+
+/// Notified as checks start and end (the progress bar listens).
+pub trait Observer: Send + Sync {
+    fn started(&self, _check: &str) {}
+    fn finished(&self, _status: CheckStatus) {}
+}
+
+/// An observer that does nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Stopping a run: `stop` lets no new check start; `abort` cuts off checks in flight.
+#[derive(Clone, Default)]
+pub struct Control {
+    stop: CancellationToken,
+    abort: CancellationToken,
+    reason: Arc<Mutex<Option<String>>>,
+}
+
+impl Control {
+    pub fn new() -> Control {
+        Control::default()
+    }
+
+    /// Starts no new check from now on; the first reason given is the one reported.
+    pub fn stop(&self, reason: &str) {
+        let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        r.get_or_insert_with(|| reason.to_string());
+        self.stop.cancel();
+    }
+
+    /// Cuts off the checks in flight (they are reported skipped: interrupted).
+    pub fn abort(&self) {
+        self.stop("interrupted");
+        self.abort.cancel();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+
+    fn reason(&self) -> String {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| "interrupted".into())
+    }
+}
+
+/// What a finished check hands its dependents.
+struct Finished {
+    report: CheckReport,
+    captures: HashMap<String, Value>,
+}
+
+impl Finished {
+    /// Passed or warned: dependents may run (spec 2.1, `optional`).
+    fn satisfies_needs(&self) -> bool {
+        matches!(self.report.status, CheckStatus::Passed | CheckStatus::Warned)
+    }
+}
+
+type Pending = Shared<BoxFuture<'static, Arc<Finished>>>;
+
+struct Ctx {
+    client: reqwest::Client,
+    settings: Settings,
+    requests: Semaphore,
+    control: Control,
+    observer: Arc<dyn Observer>,
+    redactor: Redactor,
+    built_ins: BuiltIns,
+}
+
+/// Runs every planned check and returns the suites' reports, checks in file order.
+pub async fn execute(
+    plan: Plan,
+    client: reqwest::Client,
+    settings: Settings,
+    control: Control,
+    observer: Arc<dyn Observer>,
+    redactor: Redactor,
+    built_ins: BuiltIns,
+) -> Vec<SuiteReport> {
+    let ctx = Arc::new(Ctx {
+        client,
+        requests: Semaphore::new(settings.concurrency.max(1)),
+        settings,
+        control,
+        observer,
+        redactor,
+        built_ins,
+    });
+    let mut per_suite = Vec::new();
+    for planned in plan.suites {
+        let planned = Arc::new(planned);
+        let mut pending: HashMap<usize, Pending> = HashMap::new();
+        let futures: Vec<Pending> = planned
+            .checks
+            .iter()
+            .map(|c| pending_for(&ctx, &planned, c.index, &mut pending))
+            .collect();
+        per_suite.push((planned, futures));
+    }
+    let mut reports = Vec::new();
+    for (planned, futures) in per_suite {
+        let finished = futures::future::join_all(futures).await;
+        reports.push(SuiteReport {
+            customer: planned.suite.customer.clone(),
+            title: planned.suite.title.clone(),
+            file: planned.suite.file.clone(),
+            checks: finished.iter().map(|f| f.report.clone()).collect(),
+        });
+    }
+    reports
+}
+
+/// The shared future of check `index`, built after those of its dependencies.
+fn pending_for(
+    ctx: &Arc<Ctx>,
+    planned: &Arc<PlannedSuite>,
+    index: usize,
+    pending: &mut HashMap<usize, Pending>,
+) -> Pending {
+    if let Some(p) = pending.get(&index) {
+        return p.clone();
+    }
+    let check = &planned.suite.checks[index];
+    let deps: Vec<(String, Pending)> = check
+        .depends_on
+        .iter()
+        .map(|&d| {
+            (
+                planned.suite.checks[d].name.clone(),
+                pending_for(ctx, planned, d, pending),
+            )
+        })
+        .collect();
+    let env_skip = planned
+        .checks
+        .iter()
+        .find(|c| c.index == index)
+        .and_then(|c| c.skip.clone());
+    let ctx = ctx.clone();
+    let planned = planned.clone();
+    let task = async move {
+        let mut captures = HashMap::new();
+        let mut blocked_by = None;
+        for (name, dep) in deps {
+            let done = dep.await;
+            if !done.satisfies_needs() && blocked_by.is_none() {
+                blocked_by = Some(name);
+            }
+            captures.extend(done.captures.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let check = &planned.suite.checks[index];
+        let skip = env_skip
+            .or_else(|| blocked_by.map(|name| format!("needs {name:?}")))
+            .or_else(|| ctx.control.is_stopped().then(|| ctx.control.reason()));
+        if let Some(reason) = skip {
+            let finished = Finished {
+                report: CheckReport::skipped(&check.name, check.pos.line, reason),
+                captures,
+            };
+            ctx.observer.finished(CheckStatus::Skipped);
+            return Arc::new(finished);
+        }
+        ctx.observer.started(&check.name);
+        let run = tokio::spawn(run_check(ctx.clone(), planned.clone(), index, captures.clone()));
+        let abort = ctx.control.abort.clone();
+        let finished = tokio::select! {
+            joined = run => match joined {
+                Ok(f) => f,
+                Err(e) => Finished {
+                    report: failed_report(check, format!("internal error: {e}")),
+                    captures,
+                },
+            },
+            _ = abort.cancelled() => Finished {
+                report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
+                captures,
+            },
+        };
+        if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
+            ctx.control.stop("--fail-fast: an earlier check failed");
+        }
+        ctx.observer.finished(finished.report.status);
+        Arc::new(finished)
+    };
+    let shared = task.boxed().shared();
+    pending.insert(index, shared.clone());
+    shared
+}
+
+fn failed_report(check: &Check, message: String) -> CheckReport {
+    let mut r = CheckReport::skipped(&check.name, check.pos.line, "");
+    r.skip_reason = None;
+    r.status = if check.optional {
+        CheckStatus::Warned
+    } else {
+        CheckStatus::Failed
+    };
+    r.failures = vec![message];
+    r
+}
+
+/// Looks variables up in the order of spec 2.3.
+struct Scope<'a> {
+    captures: &'a HashMap<String, Value>,
+    ctx: &'a Ctx,
+    suite: &'a PlannedSuite,
+}
+
+impl Scope<'_> {
+    fn get(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.captures.get(name) {
+            return Some(v.clone());
+        }
+        if let Some((_, v)) = self.ctx.settings.cli_vars.iter().rev().find(|(k, _)| k == name) {
+            return Some(Value::String(v.clone()));
+        }
+        if let Some(v) = self.suite.variables.get(name) {
+            return Some(v.clone());
+        }
+        if let Ok(v) = std::env::var(name)
+            && !v.is_empty()
+        {
+            return Some(Value::String(v));
+        }
+        self.ctx.built_ins.get(name)
+    }
+
+    fn expand(&self, text: &str) -> Result<String, String> {
+        crate::vars::expand(text, &|n| self.get(n)).map_err(|e| e.to_string())
+    }
+
+    fn expand_json(&self, v: &Value) -> Result<Value, String> {
+        crate::vars::expand_json(v, &|n| self.get(n)).map_err(|e| e.to_string())
+    }
+}
+
+fn is_idempotent(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
+/// Builds the request of a check, with every variable expanded.
+fn prepare(check: &Check, scope: &Scope) -> Result<Prepared, String> {
+    let rq = &check.request;
+    let raw_url = match &rq.target {
+        RequestTarget::Path(p) => {
+            let p = scope.expand(p)?;
+            let base = &scope.ctx.settings.base_url;
+            if p.is_empty() || p.starts_with('/') || p.starts_with('?') {
+                format!("{base}{p}")
+            } else {
+                format!("{base}/{p}")
+            }
+        }
+        RequestTarget::Url(u) => scope.expand(u)?,
+    };
+    let mut url = reqwest::Url::parse(&raw_url).map_err(|e| format!("invalid URL {raw_url:?}: {e}"))?;
+    if !rq.query.is_empty() {
+        let mut pairs = Vec::new();
+        for (k, v) in &rq.query {
+            pairs.push((k.clone(), scope.expand(v)?));
+        }
+        url.query_pairs_mut().extend_pairs(pairs);
+    }
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut set = |name: &str, value: String| {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name.to_string(), value));
+    };
+    for (k, v) in &scope.ctx.settings.environment_headers {
+        set(k, v.clone());
+    }
+    for (k, v) in &rq.headers {
+        set(k, scope.expand(v)?);
+    }
+    for (k, v) in &scope.ctx.settings.cli_headers {
+        set(k, v.clone());
+    }
+    for (k, v) in &headers {
+        if is_secret_header(k) {
+            scope.ctx.redactor.add(v);
+            // `Bearer abc`: the token alone is just as secret.
+            if let Some((_, token)) = v.split_once(' ') {
+                scope.ctx.redactor.add(token.trim());
+            }
+        }
+    }
+    let mut map = http::header_map(&headers)?;
+    let (body, content_type): (Option<bytes::Bytes>, Option<&str>) = match &rq.body {
+        BodyTemplate::None => (None, None),
+        BodyTemplate::Json(v) => {
+            let value = scope.expand_json(v)?;
+            (
+                Some(serde_json::to_vec(&value).map_err(|e| e.to_string())?.into()),
+                Some("application/json"),
+            )
+        }
+        BodyTemplate::Text(t) => (
+            Some(scope.expand(t)?.into_bytes().into()),
+            Some("text/plain; charset=utf-8"),
+        ),
+        BodyTemplate::Form(fields) => {
+            let mut encoder = reqwest::Url::parse("form:x").map_err(|e| e.to_string())?;
+            let mut pairs = Vec::new();
+            for (k, v) in fields {
+                pairs.push((k.clone(), scope.expand(v)?));
+            }
+            encoder.query_pairs_mut().extend_pairs(pairs);
+            let encoded = encoder.query().unwrap_or("").to_string();
+            (
+                Some(encoded.into_bytes().into()),
+                Some("application/x-www-form-urlencoded"),
+            )
+        }
+        BodyTemplate::File { bytes, content_type } => (Some(bytes.clone().into()), Some(*content_type)),
+    };
+    if let Some(ct) = content_type
+        && !map.contains_key(CONTENT_TYPE)
+    {
+        map.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    let method = reqwest::Method::from_bytes(rq.method.as_bytes())
+        .map_err(|_| format!("invalid method {}", rq.method))?;
+    Ok(Prepared {
+        method,
+        url,
+        headers: map,
+        body,
+    })
+}
+
+fn expand_expect(check: &Check, scope: &Scope) -> Result<SampleExpect, String> {
+    let e = &check.expect;
+    let f = |v: &Value| scope.expand_json(v);
+    Ok(SampleExpect {
+        status: e.status.clone(),
+        latency: e.latency,
+        headers: e
+            .headers
+            .iter()
+            .map(|(n, m)| Ok((n.clone(), m.expand(&f)?)))
+            .collect::<Result<_, String>>()?,
+        json: e
+            .json
+            .iter()
+            .map(|(q, m)| Ok((q.clone(), m.expand(&f)?)))
+            .collect::<Result<_, String>>()?,
+        body: e.body.as_ref().map(|m| m.expand(&f)).transpose()?,
+    })
+}
+
+/// Captures from a response; an error names the capture that matched nothing.
+fn capture(check: &Check, response: &Response) -> Result<HashMap<String, Value>, String> {
+    let mut out = HashMap::new();
+    if check.captures.is_empty() {
+        return Ok(out);
+    }
+    let doc = check
+        .captures
+        .iter()
+        .any(|c| matches!(c.source, CaptureSource::Json(_)))
+        .then(|| response.json());
+    for cap in &check.captures {
+        let value = match &cap.source {
+            CaptureSource::Json(q) => match &doc {
+                Some(Ok(doc)) => q.select(doc),
+                Some(Err(why)) => return Err(format!("capture `{}`: {why}", cap.name)),
+                None => None,
+            },
+            CaptureSource::Header(h) => response.header(h).map(|v| Value::String(v.to_string())),
+            CaptureSource::Regex(re) => re
+                .captures(&response.body)
+                .and_then(|c| c.get(1))
+                .map(|m| Value::String(m.as_str().to_string())),
+        };
+        match value {
+            Some(v) => {
+                out.insert(cap.name.clone(), v);
+            }
+            None => {
+                let what = match &cap.source {
+                    CaptureSource::Json(q) => q.source.clone(),
+                    CaptureSource::Header(h) => format!("header {h}"),
+                    CaptureSource::Regex(re) => format!("regex /{}/", re.as_str()),
+                };
+                return Err(format!("capture `{}`: {what} matched nothing", cap.name));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One judged sample.
+struct Sample {
+    /// Milliseconds, when a full response came back.
+    latency_ms: Option<f64>,
+    status: Option<u16>,
+    failures: Vec<String>,
+    captures: Option<HashMap<String, Value>>,
+    detail: Option<ExchangeDetail>,
+}
+
+impl Sample {
+    fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+fn judge(
+    check: &Check,
+    ctx: &Ctx,
+    req: &Prepared,
+    expect: &SampleExpect,
+    outcome: http::Outcome,
+    record: bool,
+) -> Sample {
+    let detail = record.then(|| request_detail(req));
+    match outcome.result {
+        Err(why) => Sample {
+            latency_ms: None,
+            status: None,
+            failures: vec![why],
+            captures: None,
+            detail,
+        },
+        Ok(response) => {
+            let mut failures = assert::check_sample(expect, &response);
+            let mut captures = None;
+            if failures.is_empty() {
+                match capture(check, &response) {
+                    Ok(c) => {
+                        for (k, v) in &c {
+                            if is_secret_variable(k) {
+                                ctx.redactor.add(crate::vars::value_to_text(v));
+                            }
+                        }
+                        captures = Some(c);
+                    }
+                    Err(e) => failures.push(e),
+                }
+            }
+            if response.status == 401
+                && ctx.settings.is_preview
+                && !req.headers.contains_key("x-vercel-protection-bypass")
+                && !failures.is_empty()
+            {
+                failures.push(
+                    "hint: this preview deployment is protected (401); set VERCEL_AUTOMATION_BYPASS_SECRET to the project's \"Protection Bypass for Automation\" secret so requests carry x-vercel-protection-bypass"
+                        .to_string(),
+                );
+            }
+            let detail = detail.map(|mut d| {
+                d.response_status = Some(response.status);
+                d.response_headers = response.headers.clone();
+                d.response_body = Some(truncate(&response.body, 2048));
+                d.ttfb_ms = outcome.ttfb.map(|t| t.as_secs_f64() * 1000.0);
+                d
+            });
+            Sample {
+                latency_ms: Some(response.latency.as_secs_f64() * 1000.0),
+                status: Some(response.status),
+                failures,
+                captures,
+                detail,
+            }
+        }
+    }
+}
+
+fn request_detail(req: &Prepared) -> ExchangeDetail {
+    ExchangeDetail {
+        request_headers: req
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        request_body: req
+            .body
+            .as_ref()
+            .map(|b| truncate(&String::from_utf8_lossy(b), 2048)),
+        ..ExchangeDetail::default()
+    }
+}
+
+fn truncate(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_string();
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
+/// Sends one sample: waits for a slot, then the timed exchange.
+async fn send_one(ctx: &Ctx, req: &Prepared, timeout: Duration, follow: bool) -> http::Outcome {
+    let _slot = ctx
+        .requests
+        .acquire()
+        .await
+        .expect("the request semaphore is never closed");
+    http::send(&ctx.client, req, timeout, follow).await
+}
+
+async fn run_check(
+    ctx: Arc<Ctx>,
+    planned: Arc<PlannedSuite>,
+    index: usize,
+    captures: HashMap<String, Value>,
+) -> Finished {
+    let check = &planned.suite.checks[index];
+    let scope = Scope {
+        captures: &captures,
+        ctx: &ctx,
+        suite: &planned,
+    };
+    let started = Instant::now();
+    let prepared = prepare(check, &scope).and_then(|req| Ok((req, expand_expect(check, &scope)?)));
+    let (req, expect) = match prepared {
+        Ok(p) => p,
+        Err(why) => {
+            return Finished {
+                report: failed_report(check, why),
+                captures,
+            };
+        }
+    };
+    let samples = if is_idempotent(&check.request.method) {
+        ctx.settings.samples.or(check.samples)
+    } else {
+        check.samples
+    };
+    let n = samples.unwrap_or(1).max(1) as usize;
+    let timeout = check.timeout.unwrap_or(ctx.settings.timeout);
+    let record = ctx.settings.details > Details::None;
+
+    let mut tally = Tally::new(n);
+    if n == 1 {
+        let retries = check.retries.unwrap_or(ctx.settings.retries);
+        loop {
+            let mut attempt = 0;
+            let outcome = loop {
+                let outcome = send_one(&ctx, &req, timeout, check.follow_redirects).await;
+                let retry = match &outcome.result {
+                    Err(_) => true,
+                    Ok(r) => r.status >= 500 && !expect.status.allows(r.status),
+                };
+                if retry && attempt < retries && !ctx.control.is_stopped() {
+                    attempt += 1;
+                    tokio::time::sleep(retry_backoff(attempt)).await;
+                    continue;
+                }
+                break outcome;
+            };
+            let sample = judge(check, &ctx, &req, &expect, outcome, record);
+            if let Some(poll) = check.poll
+                && !sample.ok()
+                && started.elapsed() + poll.every < poll.within
+                && !ctx.control.is_stopped()
+            {
+                tokio::time::sleep(poll.every).await;
+                continue;
+            }
+            tally.add(0, sample);
+            break;
+        }
+    } else {
+        // A bounded stream: at most `limit` samples exist at once, whatever n is.
+        let limit = check.concurrency.unwrap_or(ctx.settings.concurrency).clamp(1, n);
+        let mut results = stream::iter(0..n)
+            .map(|i| {
+                let (ctx, req, expect) = (&ctx, &req, &expect);
+                async move {
+                    let outcome = send_one(ctx, req, timeout, check.follow_redirects).await;
+                    (i, judge(check, ctx, req, expect, outcome, record))
+                }
+            })
+            .buffer_unordered(limit);
+        while let Some((i, sample)) = results.next().await {
+            tally.add(i, sample);
+            if ctx.control.is_stopped() && ctx.control.reason() == "interrupted" {
+                break;
+            }
+        }
+    }
+    tally.finish(check, &ctx, &req, samples.is_some(), started.elapsed(), captures)
+}
+
+fn retry_backoff(attempt: u32) -> Duration {
+    Duration::from_millis((100u64 << attempt.min(4)).min(1000))
+}
+
+/// Sample results folded as they arrive: latencies compactly, bodies already dropped.
+struct Tally {
+    planned: usize,
+    sent: usize,
+    ok: usize,
+    latencies_ms: Vec<f64>,
+    /// The first failure messages seen, with how often each occurred.
+    failure_counts: Vec<(String, usize)>,
+    /// All failures of the lowest-numbered failed sample (shown for single-sample checks).
+    first_failed: Option<(usize, Vec<String>)>,
+    /// Captures of the lowest-numbered passing sample (spec 4.2).
+    first_captures: Option<(usize, HashMap<String, Value>)>,
+    status: Option<(usize, Option<u16>)>,
+    detail: Option<(usize, ExchangeDetail)>,
+}
+
+impl Tally {
+    fn new(planned: usize) -> Tally {
+        Tally {
+            planned,
+            sent: 0,
+            ok: 0,
+            latencies_ms: Vec::with_capacity(planned.min(1 << 20)),
+            failure_counts: Vec::new(),
+            first_failed: None,
+            first_captures: None,
+            status: None,
+            detail: None,
+        }
+    }
+
+    fn add(&mut self, i: usize, s: Sample) {
+        self.sent += 1;
+        if let Some(ms) = s.latency_ms {
+            self.latencies_ms.push(ms);
+        }
+        let ok = s.ok();
+        // The status and detail shown are those of the first failed sample, else the first sample.
+        let prefer = |slot: &Option<(usize, _)>, failed_before: bool| match slot {
+            None => true,
+            Some((j, _)) => (!ok && !failed_before) || ((!ok || failed_before) == !ok && i < *j),
+        };
+        let failed_before = self.first_failed.is_some();
+        if prefer(&self.status, failed_before) {
+            self.status = Some((i, s.status));
+            if let Some(d) = s.detail {
+                self.detail = Some((i, d));
+            }
+        }
+        if ok {
+            self.ok += 1;
+            if let Some(c) = s.captures
+                && self.first_captures.as_ref().is_none_or(|(j, _)| i < *j)
+            {
+                self.first_captures = Some((i, c));
+            }
+        } else {
+            for f in &s.failures {
+                if let Some((_, count)) = self.failure_counts.iter_mut().find(|(m, _)| m == f) {
+                    *count += 1;
+                } else if self.failure_counts.len() < 5 {
+                    self.failure_counts.push((f.clone(), 1));
+                }
+            }
+            if self.first_failed.as_ref().is_none_or(|(j, _)| i < *j) {
+                self.first_failed = Some((i, s.failures));
+            }
+        }
+    }
+
+    fn finish(
+        mut self,
+        check: &Check,
+        ctx: &Ctx,
+        req: &Prepared,
+        sampled: bool,
+        elapsed: Duration,
+        mut captures: HashMap<String, Value>,
+    ) -> Finished {
+        let sent = self.sent.max(1);
+        let availability = self.ok as f64 * 100.0 / sent as f64;
+        let required = check.expect.availability.unwrap_or(100.0);
+        let mut failures = Vec::new();
+        if availability < required {
+            if self.planned == 1 {
+                failures.extend(self.first_failed.take().map(|(_, f)| f).unwrap_or_default());
+            } else {
+                let failed = self.sent - self.ok;
+                let causes: Vec<String> = self
+                    .failure_counts
+                    .iter()
+                    .map(|(m, c)| if *c > 1 { format!("{m} ×{c}") } else { m.clone() })
+                    .collect();
+                failures.push(format!(
+                    "availability {availability:.1}% < {required}% ({failed} of {} samples failed: {})",
+                    self.sent,
+                    causes.join("; ")
+                ));
+            }
+        }
+        if self.sent < self.planned {
+            failures.push(format!(
+                "only {} of {} samples ran before the run was stopped",
+                self.sent, self.planned
+            ));
+        }
+        let latency = stats::latency_stats(&mut self.latencies_ms);
+        if let Some(stats) = &latency {
+            let limits = &check.expect.latency_limits;
+            for (name, limit, value) in [
+                ("p50", limits.p50, stats.p50),
+                ("p90", limits.p90, stats.p90),
+                ("p95", limits.p95, stats.p95),
+                ("p99", limits.p99, stats.p99),
+                ("max", limits.max, stats.max),
+            ] {
+                if let Some(limit) = limit {
+                    let limit_ms = limit.as_secs_f64() * 1000.0;
+                    if value > limit_ms {
+                        failures.push(format!("{name} {} > {}", fmt_ms(value), fmt_ms(limit_ms)));
+                    }
+                }
+            }
+        } else if !check.expect.latency_limits.is_empty() && failures.is_empty() {
+            failures.push("no sample got a full response, so latency limits cannot hold".to_string());
+        }
+        if let Some((_, c)) = self.first_captures.take() {
+            captures.extend(c);
+        }
+        let status = match (failures.is_empty(), check.optional) {
+            (true, _) => CheckStatus::Passed,
+            (false, true) => CheckStatus::Warned,
+            (false, false) => CheckStatus::Failed,
+        };
+        let show_detail = match ctx.settings.details {
+            Details::None => false,
+            Details::Failures => status != CheckStatus::Passed,
+            Details::All => true,
+        };
+        let report = CheckReport {
+            name: check.name.clone(),
+            status,
+            line: check.pos.line,
+            request: Some(RequestSummary {
+                method: req.method.to_string(),
+                url: req.url.to_string(),
+            }),
+            response: Some(ResponseSummary {
+                status: self.status.and_then(|(_, s)| s),
+            }),
+            duration_ms: Some(elapsed.as_secs_f64() * 1000.0),
+            samples: self.sent,
+            sampled: sampled || self.planned > 1,
+            availability: Some(availability),
+            latency_ms: latency,
+            failures,
+            skip_reason: None,
+            detail: if show_detail {
+                self.detail.map(|(_, d)| d)
+            } else {
+                None
+            },
+        };
+        Finished { report, captures }
+    }
+}

@@ -1,0 +1,298 @@
+//! Sending one request and recording its answer: the timed span, the body cap, redirects, and
+//! transport errors named by their cause.
+
+use crate::assert::Response;
+use crate::redact::is_secret_header;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
+use reqwest::{Method, Url};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// Bodies are read up to this many bytes, before and after decoding (spec 4.1).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Most redirects followed before giving up.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// Client-wide settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    pub insecure: bool,
+    pub cacert: Option<std::path::PathBuf>,
+    /// Most idle connections kept per host; at least the run's concurrency, so samples reuse them.
+    pub pool_size: usize,
+}
+
+/// The one HTTP client of a run (spec 4.1): rustls, proxies from the environment, no automatic
+/// redirects (we follow them ourselves, to drop secret headers across origins) and no automatic
+/// decompression (we decode under the size cap, and header assertions see what was sent).
+pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("endpoint-check/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(opts.pool_size.max(1))
+        .tcp_nodelay(true);
+    if opts.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    if let Some(path) = &opts.cacert {
+        let pem = std::fs::read(path).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("--cacert {}: not a PEM certificate bundle: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("--cacert {}: no certificate found", path.display()));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+}
+
+/// A request ready to send, cheap to clone for every sample.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Option<Bytes>,
+}
+
+/// What one exchange yielded.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The response, or why there is none.
+    pub result: Result<Response, String>,
+    /// Time to the first response's headers.
+    pub ttfb: Option<Duration>,
+}
+
+/// Sends `req` (following redirects when asked), reads the body under the cap, all within
+/// `timeout`. The timed span starts here: the caller has already waited for its slot.
+pub async fn send(
+    client: &reqwest::Client,
+    req: &Prepared,
+    timeout: Duration,
+    follow_redirects: bool,
+) -> Outcome {
+    let started = Instant::now();
+    let mut ttfb = None;
+    let exchange = exchange(client, req, follow_redirects, started, &mut ttfb);
+    let result = match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok((status, headers, raw))) => {
+            let latency = started.elapsed();
+            // Decoding and parsing happen after the clock stopped: they are our cost, not the server's.
+            decode(&headers, raw).map(|body| Response {
+                status,
+                headers: header_pairs(&headers),
+                body: String::from_utf8_lossy(&body).into_owned(),
+                latency,
+            })
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(format!(
+            "timed out after {} (no complete response; raise `timeout` or --timeout)",
+            crate::assert::fmt_duration(timeout)
+        )),
+    };
+    Outcome { result, ttfb }
+}
+
+async fn exchange(
+    client: &reqwest::Client,
+    first: &Prepared,
+    follow_redirects: bool,
+    started: Instant,
+    ttfb: &mut Option<Duration>,
+) -> Result<(u16, HeaderMap, Vec<u8>), String> {
+    let mut current = first.clone();
+    let mut hops = 0;
+    loop {
+        let mut builder = client
+            .request(current.method.clone(), current.url.clone())
+            .headers(current.headers.clone());
+        if let Some(body) = &current.body {
+            builder = builder.body(body.clone());
+        }
+        let mut response = builder.send().await.map_err(|e| describe_error(&e))?;
+        ttfb.get_or_insert_with(|| started.elapsed());
+        let status = response.status();
+        if follow_redirects && status.is_redirection() && response.headers().contains_key(LOCATION) {
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(format!(
+                    "too many redirects (more than {MAX_REDIRECTS}), last to {}",
+                    current.url
+                ));
+            }
+            let location = response.headers()[LOCATION].to_str().unwrap_or("").to_string();
+            let next = current
+                .url
+                .join(&location)
+                .map_err(|e| format!("redirect to an invalid location {location:?}: {e}"))?;
+            current = redirected(first, &current, next, status.as_u16());
+            continue;
+        }
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| describe_body_error(&e))? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(format!(
+                    "response body larger than the {} MiB limit (stopped reading)",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        return Ok((status.as_u16(), headers, body));
+    }
+}
+
+/// The request for the next hop. 303 (and 301/302 after anything but GET/HEAD, as browsers do)
+/// turns into a body-less GET; a hop to another origin drops every secret header (spec 4.1).
+fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> Prepared {
+    let to_get = status == 303
+        || (matches!(status, 301 | 302) && !matches!(current.method, Method::GET | Method::HEAD));
+    let mut headers = current.headers.clone();
+    if next.origin() != first.url.origin() {
+        let secret: Vec<HeaderName> = headers
+            .keys()
+            .filter(|n| is_secret_header(n.as_str()))
+            .cloned()
+            .collect();
+        for name in secret {
+            headers.remove(&name);
+        }
+    }
+    if to_get {
+        headers.remove(reqwest::header::CONTENT_TYPE);
+        headers.remove(reqwest::header::CONTENT_LENGTH);
+    }
+    Prepared {
+        method: if to_get {
+            Method::GET
+        } else {
+            current.method.clone()
+        },
+        url: next,
+        headers,
+        body: if to_get { None } else { current.body.clone() },
+    }
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Decodes a gzip or deflate body; the cap applies to the decoded size too.
+fn decode(headers: &HeaderMap, raw: Vec<u8>) -> Result<Vec<u8>, String> {
+    let encoding = headers
+        .get(reqwest::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let mut decoded = Vec::new();
+    let limit = MAX_BODY_BYTES as u64 + 1;
+    let read = match encoding.as_str() {
+        "" | "identity" => return Ok(raw),
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(limit)
+            .read_to_end(&mut decoded),
+        "deflate" => {
+            // Servers send either zlib-wrapped or raw deflate under this name.
+            let zlib = flate2::read::ZlibDecoder::new(&raw[..])
+                .take(limit)
+                .read_to_end(&mut decoded);
+            if zlib.is_err() {
+                decoded.clear();
+                flate2::read::DeflateDecoder::new(&raw[..])
+                    .take(limit)
+                    .read_to_end(&mut decoded)
+            } else {
+                zlib
+            }
+        }
+        // Unknown encodings stay as they are: `body` assertions will say what they see.
+        _ => return Ok(raw),
+    };
+    read.map_err(|e| format!("cannot decode the {encoding} body: {e}"))?;
+    if decoded.len() > MAX_BODY_BYTES {
+        return Err(format!(
+            "decoded response body larger than the {} MiB limit",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(decoded)
+}
+
+/// Every message in an error's source chain, without repeats.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+/// Names the cause first (connection refused, DNS, TLS, reset), then the details.
+fn describe_error(e: &reqwest::Error) -> String {
+    let chain = error_chain(e);
+    let lower = chain.to_ascii_lowercase();
+    let cause = if lower.contains("connection refused") {
+        "connection refused"
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+    {
+        "DNS lookup failed"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        "TLS failure"
+    } else if lower.contains("reset") {
+        "connection reset"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_builder() {
+        "invalid request"
+    } else {
+        "request failed"
+    };
+    format!("{cause}: {chain}")
+}
+
+fn describe_body_error(e: &reqwest::Error) -> String {
+    let chain = error_chain(e);
+    if chain.to_ascii_lowercase().contains("reset") {
+        format!("connection reset while reading the body: {chain}")
+    } else {
+        format!("connection broke while reading the body: {chain}")
+    }
+}
+
+/// Builds a header map, or says which header is invalid.
+pub fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let n =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
+        let v = HeaderValue::from_str(value).map_err(|_| format!("invalid value for header {name}"))?;
+        map.insert(n, v);
+    }
+    Ok(map)
+}

@@ -1,0 +1,230 @@
+//! From loaded suites to what will run: filters, the dependency closure, `environments:`, and a
+//! check that every variable resolves (spec 2.3) before any request.
+
+use crate::error::{Error, SuiteError};
+use crate::redact::{Redactor, is_secret_variable};
+use crate::suite::Suite;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Which checks to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--customer`, matched case-insensitively.
+    pub customers: Vec<String>,
+    /// `--tag`: a check runs when it carries any of them.
+    pub tags: Vec<String>,
+    /// `--filter`: case-insensitive substring of the check's name.
+    pub filter: Option<String>,
+}
+
+/// A check the plan keeps, and whether it will be skipped from the start.
+#[derive(Debug, Clone)]
+pub struct PlannedCheck {
+    /// Index into the suite's `checks`.
+    pub index: usize,
+    /// `Some(reason)`: reported skipped without sending anything (`environments:`).
+    pub skip: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedSuite {
+    pub suite: Arc<Suite>,
+    /// The suite's `variables`, expanded against the process environment.
+    pub variables: HashMap<String, Value>,
+    pub checks: Vec<PlannedCheck>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub suites: Vec<PlannedSuite>,
+}
+
+impl Plan {
+    pub fn check_count(&self) -> usize {
+        self.suites.iter().map(|s| s.checks.len()).sum()
+    }
+}
+
+/// Names the built-ins answer (spec 2.3).
+pub const BUILT_INS: &[&str] = &["run_id", "uuid", "timestamp"];
+
+/// Plans the run. `cli_vars` are `--var`s; `env_lookup` reads the process environment.
+pub fn plan(
+    suites: Vec<Suite>,
+    selection: &Selection,
+    environment: &str,
+    cli_vars: &[(String, String)],
+    env_lookup: &dyn Fn(&str) -> Option<String>,
+    built_ins: &BuiltIns,
+    redactor: &Redactor,
+) -> Result<Plan, Error> {
+    for (name, value) in cli_vars {
+        if is_secret_variable(name) {
+            redactor.add(value);
+        }
+    }
+    let mut errors = Vec::new();
+    let mut planned = Vec::new();
+    for suite in suites {
+        if !selection.customers.is_empty()
+            && !selection
+                .customers
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&suite.customer))
+        {
+            continue;
+        }
+        let selected = select_checks(&suite, selection);
+        if selected.is_empty() {
+            continue;
+        }
+        let lookup_env = |name: &str| {
+            let value = env_lookup(name);
+            if let Some(v) = &value
+                && is_secret_variable(name)
+            {
+                redactor.add(v);
+            }
+            value.map(Value::String)
+        };
+        // Suite variables may use the process environment (and the built-ins).
+        let mut variables = HashMap::new();
+        for v in &suite.variables {
+            match crate::vars::expand(&v.template, &|n| lookup_env(n).or_else(|| built_ins.get(n))) {
+                Ok(value) => {
+                    if is_secret_variable(&v.name) {
+                        redactor.add(&value);
+                    }
+                    variables.insert(v.name.clone(), Value::String(value));
+                }
+                Err(undefined) => errors.push(SuiteError::new(
+                    &suite.file,
+                    v.pos.line,
+                    v.pos.column,
+                    format!("variable `{}` uses undefined variable `{}`", v.name, undefined.0),
+                )),
+            }
+        }
+        let captured: Vec<&str> = suite
+            .checks
+            .iter()
+            .flat_map(|c| c.captures.iter().map(|k| k.name.as_str()))
+            .collect();
+        for &i in &selected {
+            let check = &suite.checks[i];
+            for site in &check.templates {
+                for (name, has_default) in crate::vars::references(&site.text) {
+                    let defined = captured.contains(&name.as_str())
+                        || cli_vars.iter().any(|(k, _)| *k == name)
+                        || variables.contains_key(&name)
+                        || lookup_env(&name).is_some()
+                        || BUILT_INS.contains(&name.as_str());
+                    if !defined && !has_default {
+                        errors.push(SuiteError::new(
+                            &suite.file,
+                            site.pos.line,
+                            site.pos.column,
+                            format!(
+                                "check {:?} uses undefined variable `{name}` (define it in `variables`, pass --var {name}=…, set it in the environment, or write ${{{name}:-default}})",
+                                check.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let checks = selected
+            .into_iter()
+            .map(|index| {
+                let skip = suite.checks[index].environments.as_ref().and_then(|envs| {
+                    (!envs.iter().any(|e| e == environment))
+                        .then(|| format!("not in this environment (runs in: {})", envs.join(", ")))
+                });
+                PlannedCheck { index, skip }
+            })
+            .collect();
+        planned.push(PlannedSuite {
+            suite: Arc::new(suite),
+            variables,
+            checks,
+        });
+    }
+    if !errors.is_empty() {
+        errors.dedup();
+        return Err(Error::Suite(errors));
+    }
+    let plan = Plan { suites: planned };
+    if plan.check_count() == 0 {
+        return Err(Error::Usage(
+            "no check selected: the --customer, --tag and --filter options matched nothing".to_string(),
+        ));
+    }
+    Ok(plan)
+}
+
+/// The built-in variables of one run.
+#[derive(Debug, Clone)]
+pub struct BuiltIns {
+    pub run_id: String,
+    /// Unix milliseconds at the start of the run.
+    pub timestamp: u128,
+}
+
+impl BuiltIns {
+    pub fn new() -> BuiltIns {
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        BuiltIns {
+            run_id: format!("run-{}", &id[..12]),
+            timestamp,
+        }
+    }
+
+    /// `${uuid}` is new at each use.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        match name {
+            "run_id" => Some(Value::String(self.run_id.clone())),
+            "timestamp" => Some(Value::from(self.timestamp as u64)),
+            "uuid" => Some(Value::String(uuid::Uuid::new_v4().to_string())),
+            _ => None,
+        }
+    }
+}
+
+impl Default for BuiltIns {
+    fn default() -> Self {
+        BuiltIns::new()
+    }
+}
+
+/// The checks of `suite` that the selection picks, plus everything they depend on, in file order.
+fn select_checks(suite: &Suite, selection: &Selection) -> Vec<usize> {
+    let filter = selection.filter.as_ref().map(|f| f.to_lowercase());
+    let mut chosen = vec![false; suite.checks.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, check) in suite.checks.iter().enumerate() {
+        let tag_ok = selection.tags.is_empty()
+            || check
+                .tags
+                .iter()
+                .any(|t| selection.tags.iter().any(|s| s.eq_ignore_ascii_case(t)));
+        let name_ok = filter
+            .as_ref()
+            .is_none_or(|f| check.name.to_lowercase().contains(f));
+        if tag_ok && name_ok {
+            stack.push(i);
+        }
+    }
+    while let Some(i) = stack.pop() {
+        if !chosen[i] {
+            chosen[i] = true;
+            stack.extend(&suite.checks[i].depends_on);
+        }
+    }
+    (0..suite.checks.len()).filter(|&i| chosen[i]).collect()
+}
