@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::{CheckReport, CheckStatus, Interruption, RunReport};
 
-/// Escapes a workflow-command property value: `%`, CR, LF, `:` and `,`.
+/// Escapes a workflow-command property value: `%`, CR, LF, `:` and `,`. Other control
+/// characters (an escape sequence in a server's message, say) become spaces.
 pub fn escape_property(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -20,13 +21,14 @@ pub fn escape_property(s: &str) -> String {
             '\n' => out.push_str("%0A"),
             ':' => out.push_str("%3A"),
             ',' => out.push_str("%2C"),
+            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }
     out
 }
 
-/// Escapes a workflow-command message: `%`, CR and LF.
+/// Escapes a workflow-command message: `%`, CR and LF; other control characters become spaces.
 pub fn escape_message(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -34,6 +36,7 @@ pub fn escape_message(s: &str) -> String {
             '%' => out.push_str("%25"),
             '\r' => out.push_str("%0D"),
             '\n' => out.push_str("%0A"),
+            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }
@@ -243,7 +246,7 @@ mod tests {
         assert_eq!(escape_property("a%b\rc\nd:e,f"), "a%25b%0Dc%0Ad%3Ae%2Cf");
         // `%` first, so an escape is never escaped twice the wrong way.
         assert_eq!(escape_property("%3A"), "%253A");
-        assert_eq!(escape_property("é ü"), "é ü");
+        assert_eq!(escape_property("é ü\u{1b}[0m\t"), "é ü [0m ");
     }
 
     #[test]

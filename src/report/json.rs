@@ -54,7 +54,7 @@ pub(crate) fn round_ms(ms: f64) -> f64 {
 
 /// A percentage with the floating-point noise taken off (`99.90000000000001` → `99.9`), but
 /// precise enough that one failure in 100 000 samples does not read as 100.
-fn round_percent(p: f64) -> f64 {
+pub(crate) fn round_percent(p: f64) -> f64 {
     (p * 10_000.0).round() / 10_000.0
 }
 

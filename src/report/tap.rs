@@ -34,7 +34,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json::round_ms;
+use super::json::{round_ms, round_percent};
 use super::{CheckReport, CheckStatus, Interruption, LatencyStats, RunReport};
 
 /// One line of text: control characters (line breaks included) become spaces.
@@ -97,7 +97,7 @@ fn diagnostic(out: &mut dyn Write, file: &str, c: &CheckReport, severity: &'stat
     let message = c.failures.first().map_or("check failed", String::as_str);
     let sla = c.sampled.then(|| Sla {
         samples: c.samples,
-        availability: c.availability,
+        availability: c.availability.map(round_percent),
         latency_ms: c.latency_ms.map(|s| LatencyStats {
             min: round_ms(s.min),
             p50: round_ms(s.p50),
