@@ -2,7 +2,14 @@
 
 use crate::exit::Code;
 
+pub mod file;
+pub mod github;
 pub mod human;
+pub mod json;
+pub mod junit;
+pub mod mask;
+pub mod progress;
+pub mod tap;
 
 /// How a check ended (spec 4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -1,0 +1,125 @@
+//! The JSON report (spec 5, `--format json` / `--json PATH`).
+//!
+//! The shape is a contract: field names and their order are those of the spec, and a skipped
+//! check has `request`, `response`, `duration_ms`, `availability` and `latency_ms` null and
+//! `samples` 0 whatever the runner filled in. Durations are rounded to 0.1 ms.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{CheckReport, CheckStatus, LatencyStats, RequestSummary, ResponseSummary, RunReport, Summary};
+
+/// The `version` field: bumped only if the shape changes incompatibly.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    environment: &'a str,
+    base_url: &'a str,
+    base_url_source: &'a str,
+    duration_ms: f64,
+    summary: Summary,
+    suites: Vec<JsonSuite<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSuite<'a> {
+    customer: &'a str,
+    title: &'a str,
+    file: &'a str,
+    checks: Vec<JsonCheck<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCheck<'a> {
+    name: &'a str,
+    status: CheckStatus,
+    line: usize,
+    request: Option<&'a RequestSummary>,
+    response: Option<&'a ResponseSummary>,
+    duration_ms: Option<f64>,
+    samples: usize,
+    availability: Option<f64>,
+    latency_ms: Option<LatencyStats>,
+    failures: &'a [String],
+    skip_reason: Option<&'a str>,
+}
+
+/// A duration in milliseconds, rounded to 0.1 ms.
+pub(crate) fn round_ms(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
+}
+
+/// A percentage with the floating-point noise taken off (`99.90000000000001` → `99.9`), but
+/// precise enough that one failure in 100 000 samples does not read as 100.
+pub(crate) fn round_percent(p: f64) -> f64 {
+    (p * 10_000.0).round() / 10_000.0
+}
+
+fn round_stats(s: &LatencyStats) -> LatencyStats {
+    LatencyStats {
+        min: round_ms(s.min),
+        p50: round_ms(s.p50),
+        p90: round_ms(s.p90),
+        p95: round_ms(s.p95),
+        p99: round_ms(s.p99),
+        max: round_ms(s.max),
+    }
+}
+
+fn check(c: &CheckReport) -> JsonCheck<'_> {
+    let ran = c.status != CheckStatus::Skipped;
+    JsonCheck {
+        name: &c.name,
+        status: c.status,
+        line: c.line,
+        request: c.request.as_ref().filter(|_| ran),
+        response: c.response.as_ref().filter(|_| ran),
+        duration_ms: c.duration_ms.filter(|_| ran).map(round_ms),
+        samples: if ran { c.samples } else { 0 },
+        availability: c.availability.filter(|_| ran).map(round_percent),
+        latency_ms: c.latency_ms.as_ref().filter(|_| ran).map(round_stats),
+        failures: &c.failures,
+        skip_reason: c.skip_reason.as_deref(),
+    }
+}
+
+/// Writes the JSON report, pretty-printed, with a trailing newline.
+pub fn render(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
+    let doc = JsonReport {
+        version: VERSION,
+        environment: &report.environment,
+        base_url: &report.base_url,
+        base_url_source: &report.base_url_source,
+        duration_ms: round_ms(report.duration_ms),
+        summary: report.summary(),
+        suites: report
+            .suites
+            .iter()
+            .map(|s| JsonSuite {
+                customer: &s.customer,
+                title: &s.title,
+                file: &s.file,
+                checks: s.checks.iter().map(check).collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding() {
+        assert_eq!(round_ms(2310.2499), 2310.2);
+        assert_eq!(round_ms(43.06), 43.1);
+        assert_eq!(round_percent(999.0 / 1000.0 * 100.0), 99.9);
+        assert_eq!(round_percent(99_999.0 / 100_000.0 * 100.0), 99.999);
+    }
+}

@@ -1,0 +1,202 @@
+//! The progress bar on stderr while checks run (spec 5): done/total, failures so far and a check
+//! in flight. Shown only when stderr is a terminal and `CI` is unset or empty; cleared without a
+//! trace when the run ends.
+//!
+//! Cheap by design: `started` copies the name into a reused buffer and `finished` bumps atomic
+//! counters; the text is only formatted when indicatif draws, at most 10 times a second.
+//! Hidden, every method is a no-op.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+use super::CheckStatus;
+
+/// Redraws per second at most.
+const REFRESH_HZ: u8 = 10;
+
+/// Longest check name shown, in characters, so the bar stays on one line.
+const MAX_NAME_CHARS: usize = 48;
+
+#[derive(Default)]
+struct Shared {
+    failed: AtomicUsize,
+    in_flight: Mutex<String>,
+}
+
+impl Shared {
+    fn write_status(&self, w: &mut dyn std::fmt::Write) {
+        let failed = self.failed.load(Ordering::Relaxed);
+        if failed > 0 {
+            let _ = write!(w, "failed {failed}");
+        }
+        let name = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if !name.is_empty() {
+            if failed > 0 {
+                let _ = w.write_str(" · ");
+            }
+            let _ = w.write_str(&name);
+        }
+    }
+}
+
+/// The run's progress bar. Share it by reference (or in an `Arc`): every method takes `&self`.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    shared: Arc<Shared>,
+}
+
+/// True when a progress bar may be drawn: stderr is a terminal and `CI` is unset or empty.
+pub fn wanted() -> bool {
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    !ci && std::io::stderr().is_terminal()
+}
+
+impl Progress {
+    /// A bar for `total` checks on stderr, or a hidden one unless [`wanted`].
+    pub fn new(total: usize) -> Progress {
+        if wanted() {
+            Progress::with_target(total, ProgressDrawTarget::stderr_with_hz(REFRESH_HZ))
+        } else {
+            Progress::hidden()
+        }
+    }
+
+    /// A bar that draws nothing and does nothing.
+    pub fn hidden() -> Progress {
+        Progress {
+            bar: None,
+            shared: Arc::default(),
+        }
+    }
+
+    /// A bar drawing to `target` (tests use a hidden or in-memory target).
+    pub fn with_target(total: usize, target: ProgressDrawTarget) -> Progress {
+        let shared = Arc::<Shared>::default();
+        let for_style = Arc::clone(&shared);
+        let status = move |_: &ProgressState, w: &mut dyn std::fmt::Write| for_style.write_status(w);
+        let style = ProgressStyle::with_template("{spinner} [{bar:25}] {pos}/{len} {status}")
+            .expect("the progress template is valid")
+            .progress_chars("=> ")
+            .with_key("status", status);
+        let bar = ProgressBar::with_draw_target(Some(total as u64), target).with_style(style);
+        if !bar.is_hidden() {
+            // Keeps the spinner turning and the name in flight fresh between finished checks.
+            bar.enable_steady_tick(Duration::from_millis(1000 / u64::from(REFRESH_HZ)));
+        }
+        Progress {
+            bar: Some(bar),
+            shared,
+        }
+    }
+
+    /// True when nothing is drawn.
+    pub fn is_hidden(&self) -> bool {
+        self.bar.as_ref().is_none_or(ProgressBar::is_hidden)
+    }
+
+    /// A check started: it becomes the check shown in flight.
+    pub fn started(&self, check_name: &str) {
+        if self.bar.is_none() {
+            return;
+        }
+        let mut name = self.shared.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        name.clear();
+        let mut chars = check_name.chars();
+        name.extend(
+            chars
+                .by_ref()
+                .take(MAX_NAME_CHARS)
+                .map(|c| if c.is_control() { ' ' } else { c }),
+        );
+        if chars.next().is_some() {
+            name.push('…');
+        }
+    }
+
+    /// A check finished with `status`: one more done, and one more failure if it failed.
+    pub fn finished(&self, status: CheckStatus) {
+        let Some(bar) = &self.bar else { return };
+        if status == CheckStatus::Failed {
+            self.shared.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        bar.inc(1);
+    }
+
+    /// Checks done so far.
+    pub fn done(&self) -> usize {
+        self.bar.as_ref().map_or(0, |b| b.position() as usize)
+    }
+
+    /// Failed checks so far.
+    pub fn failed(&self) -> usize {
+        self.shared.failed.load(Ordering::Relaxed)
+    }
+
+    /// The status text after the counts, as drawn: `failed N · name in flight`.
+    pub fn status_text(&self) -> String {
+        let mut s = String::new();
+        self.shared.write_status(&mut s);
+        s
+    }
+
+    /// Runs `f` with the bar taken off the screen, for printing above it.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    /// Removes the bar from the screen, leaving no trace. Call before printing results.
+    pub fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_names_while_hidden_from_the_screen() {
+        let p = Progress::with_target(3, ProgressDrawTarget::hidden());
+        assert!(p.is_hidden());
+        p.started("GET /a");
+        p.finished(CheckStatus::Passed);
+        p.started("POST /b\n");
+        p.finished(CheckStatus::Failed);
+        assert_eq!(p.done(), 2);
+        assert_eq!(p.failed(), 1);
+        assert_eq!(p.status_text(), "failed 1 · POST /b ");
+        p.clear();
+    }
+
+    #[test]
+    fn long_names_are_cut() {
+        let p = Progress::with_target(1, ProgressDrawTarget::hidden());
+        p.started(&"x".repeat(100));
+        assert_eq!(p.status_text().chars().count(), MAX_NAME_CHARS + 1);
+    }
+
+    #[test]
+    fn hidden_does_nothing() {
+        let p = Progress::hidden();
+        p.started("x");
+        p.finished(CheckStatus::Failed);
+        assert_eq!((p.done(), p.failed()), (0, 0));
+        assert!(p.is_hidden());
+        p.clear();
+    }
+}
