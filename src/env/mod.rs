@@ -120,7 +120,7 @@ impl EnvironmentsFile {
 // Parsing `environments.yaml`
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a map with `title` and `environments`")]
 struct RawFile {
     #[serde(default)]
     title: Option<String>,
@@ -129,7 +129,10 @@ struct RawFile {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a map with any of `base_url`, `safety_delay`, `headers`, `vercel`"
+)]
 struct RawEnv {
     #[serde(default)]
     base_url: Option<Template>,
@@ -142,7 +145,10 @@ struct RawEnv {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a map with any of `project`, `team`, `project_id`, `team_id`"
+)]
 struct RawVercel {
     #[serde(default)]
     project: Option<Template>,
@@ -304,7 +310,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .map_err(|e| format!("invalid duration `{t}`: {e}"));
     }
     humantime::parse_duration(t)
-        .map_err(|e| format!("invalid duration `{t}` ({e}): write one such as `5s`, `1.5s`, `250ms` or `1m`"))
+        .map_err(|_| format!("invalid duration `{t}`: write one such as `5s`, `1.5s`, `250ms` or `1m`"))
 }
 
 /// `headers:`: name → scalar, names checked, duplicates (case-insensitive) refused, order kept.
@@ -722,12 +728,11 @@ pub async fn wait_until_up(
         human_duration(within)
     );
     let _ = progress.flush();
+    let mut last_error = String::from("no attempt fitted in the time given");
     loop {
-        attempts += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let last_error = if remaining.is_zero() {
-            "no time left for another attempt".to_string()
-        } else {
+        if !remaining.is_zero() {
+            attempts += 1;
             match client.get(url).timeout(remaining).send().await {
                 Ok(response) => {
                     let _ = writeln!(
@@ -740,9 +745,9 @@ pub async fn wait_until_up(
                     let _ = progress.flush();
                     return Ok(());
                 }
-                Err(e) => describe_reqwest_error(&e),
+                Err(e) => last_error = describe_reqwest_error(&e),
             }
-        };
+        }
         let now = Instant::now();
         if now >= deadline {
             return Err(Error::Environment(format!(
