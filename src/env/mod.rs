@@ -1,21 +1,36 @@
 //! Environment resolution (spec 3): `environments.yaml`, built-in defaults, the safety delay, and
 //! (in [`vercel`]) preview URL detection.
 //!
-//! INTERFACE (the rest of the crate relies on these names; the bodies are being filled in):
+//! INTERFACE (the rest of the crate relies on these names):
 //! - [`EnvironmentsFile::load`] reads `environments.yaml`;
 //! - [`resolve`] turns an environment name into a [`Target`];
+//! - [`secrets`] lists the secret values resolution may touch (register them before resolving);
 //! - [`wait_until_up`] implements `--wait`; [`countdown`] the production safety delay.
 
 use crate::error::{Error, SuiteError};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+pub mod vercel;
 
 /// Environments every run knows, whether or not `environments.yaml` names them.
 pub const BUILT_IN: &[&str] = &["production", "preview", "staging", "localhost", "demo"];
 
 /// The built-in localhost base URL.
 pub const DEFAULT_LOCALHOST: &str = "http://localhost:3000";
+
+/// The safety delay of `production` when neither `--delay` nor `environments.yaml` sets one.
+pub const DEFAULT_PRODUCTION_DELAY: Duration = Duration::from_secs(5);
+
+/// Subcommand names: they cannot name an environment (spec 1).
+pub const RESERVED: &[&str] = &["list", "validate", "serve", "completions", "help"];
+
+/// Largest `environments.yaml` read (the suite-file cap of spec 2).
+const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// `environments.yaml`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,11 +47,12 @@ pub struct EnvironmentDef {
     /// As written: may hold `${VAR}` references, expanded at resolution.
     pub base_url: Option<String>,
     pub safety_delay: Option<Duration>,
+    /// As written (values may hold `${VAR}`, expanded at resolution), in file order.
     pub headers: Vec<(String, String)>,
     pub vercel: Option<VercelConfig>,
 }
 
-/// The `vercel:` block of an environment (spec 3.1).
+/// The `vercel:` block of an environment (spec 3.1). Values may hold `${VAR}` references.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VercelConfig {
     pub project: Option<String>,
@@ -49,8 +65,41 @@ impl EnvironmentsFile {
     /// Reads `path` (the `environments.yaml` beside the first `--suites` path). `Ok(None)` when it
     /// does not exist. Errors are suite errors with `FILE:LINE:COLUMN` (exit 2).
     pub fn load(path: &Path, display: &str) -> Result<Option<EnvironmentsFile>, SuiteError> {
-        let _ = (path, display);
-        Ok(None)
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(SuiteError::new(display, 0, 0, format!("cannot read: {e}"))),
+        };
+        if meta.is_dir() {
+            return Err(SuiteError::new(
+                display,
+                0,
+                0,
+                "is a folder, expected a YAML file",
+            ));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(SuiteError::new(
+                display,
+                0,
+                0,
+                format!("file is {} bytes, larger than the 10 MiB limit", meta.len()),
+            ));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SuiteError::new(display, 0, 0, format!("cannot read: {e}")))?;
+        Self::parse(&text, display).map(Some)
+    }
+
+    /// Parses the text of an `environments.yaml`; `display` names it in errors.
+    pub fn parse(text: &str, display: &str) -> Result<EnvironmentsFile, SuiteError> {
+        let raw: Option<RawFile> = serde_yaml::from_str(text).map_err(|e| yaml_error(&e, display))?;
+        let raw = raw.unwrap_or_default();
+        Ok(EnvironmentsFile {
+            file: display.to_string(),
+            title: raw.title,
+            environments: raw.environments.map(|m| m.0).unwrap_or_default(),
+        })
     }
 
     /// Every environment name a suite may mention: the built-ins plus the file's.
@@ -67,8 +116,305 @@ impl EnvironmentsFile {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Parsing `environments.yaml`
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, expecting = "a map with `title` and `environments`")]
+struct RawFile {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    environments: Option<EnvMap>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a map with any of `base_url`, `safety_delay`, `headers`, `vercel`"
+)]
+struct RawEnv {
+    #[serde(default)]
+    base_url: Option<Template>,
+    #[serde(default)]
+    safety_delay: Option<DurationValue>,
+    #[serde(default)]
+    headers: Option<Headers>,
+    #[serde(default)]
+    vercel: Option<RawVercel>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a map with any of `project`, `team`, `project_id`, `team_id`"
+)]
+struct RawVercel {
+    #[serde(default)]
+    project: Option<Template>,
+    #[serde(default)]
+    team: Option<Template>,
+    #[serde(default)]
+    project_id: Option<Template>,
+    #[serde(default)]
+    team_id: Option<Template>,
+}
+
+/// `environments:`: names checked, duplicates refused, an empty entry allowed.
+struct EnvMap(BTreeMap<String, EnvironmentDef>);
+
+impl<'de> Deserialize<'de> for EnvMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = EnvMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of environment names to their settings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EnvMap, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    check_env_name(&name).map_err(de::Error::custom)?;
+                    if out.contains_key(&name) {
+                        return Err(de::Error::custom(format!(
+                            "environment `{name}` is defined twice"
+                        )));
+                    }
+                    let raw: Option<RawEnv> = map.next_value()?;
+                    out.insert(name, raw.map(RawEnv::into_def).unwrap_or_default());
+                }
+                Ok(EnvMap(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl RawEnv {
+    fn into_def(self) -> EnvironmentDef {
+        EnvironmentDef {
+            base_url: self.base_url.map(|t| t.0),
+            safety_delay: self.safety_delay.map(|d| d.0),
+            headers: self.headers.map(|h| h.0).unwrap_or_default(),
+            vercel: self.vercel.map(|v| VercelConfig {
+                project: v.project.map(|t| t.0),
+                team: v.team.map(|t| t.0),
+                project_id: v.project_id.map(|t| t.0),
+                team_id: v.team_id.map(|t| t.0),
+            }),
+        }
+    }
+}
+
+fn check_env_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("an environment name cannot be empty".into());
+    }
+    if RESERVED.contains(&name) {
+        return Err(format!(
+            "`{name}` is a subcommand and cannot name an environment (reserved: {})",
+            RESERVED.join(", ")
+        ));
+    }
+    if name.starts_with('-')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(format!(
+            "invalid environment name `{name}`: use letters, digits, `_`, `-` and `.`, not starting with `-`"
+        ));
+    }
+    Ok(())
+}
+
+/// A string that may hold `${VAR}` references; its syntax is checked when read.
+struct Template(String);
+
+impl<'de> Deserialize<'de> for Template {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = d.deserialize_any(ScalarText)?;
+        crate::vars::parse(&text).map_err(de::Error::custom)?;
+        Ok(Template(text))
+    }
+}
+
+/// Accepts any YAML scalar and gives its text (`x-extra: 1` is the header value `1`).
+struct ScalarText;
+
+impl Visitor<'_> for ScalarText {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+/// `5s`, `250ms`, `1.5s`, `1m`, or a bare integer of milliseconds.
+struct DurationValue(Duration);
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as `5s`, `250ms` or a number of milliseconds")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+                parse_duration(v).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+                Ok(Duration::from_millis(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+                u64::try_from(v)
+                    .map(Duration::from_millis)
+                    .map_err(|_| E::custom(format!("a duration cannot be negative: {v}")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+                Err(E::custom(format!(
+                    "invalid duration {v}: a bare number means milliseconds and must be whole; write `{v}s` for seconds"
+                )))
+            }
+        }
+        d.deserialize_any(V).map(DurationValue)
+    }
+}
+
+/// Parses a duration as the command line and the YAML files write them: `250ms`, `2s`, `1.5s`,
+/// `1m`; a bare integer means milliseconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration: write one such as `5s` or `250ms`".into());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|e| format!("invalid duration `{t}`: {e}"));
+    }
+    humantime::parse_duration(t)
+        .map_err(|_| format!("invalid duration `{t}`: write one such as `5s`, `1.5s`, `250ms` or `1m`"))
+}
+
+/// `headers:`: name → scalar, names checked, duplicates (case-insensitive) refused, order kept.
+struct Headers(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Headers;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of header names to values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
+                let mut out: Vec<(String, String)> = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                        return Err(de::Error::custom(format!("invalid header name `{name}`")));
+                    }
+                    if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                        return Err(de::Error::custom(format!("header `{name}` is set twice")));
+                    }
+                    let value: Template = map.next_value()?;
+                    out.push((name, value.0));
+                }
+                Ok(Headers(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Turns a serde_yaml error into `FILE:LINE:COLUMN: message`, suggesting the field that was
+/// probably meant for an unknown one.
+fn yaml_error(e: &serde_yaml::Error, display: &str) -> SuiteError {
+    let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+    let mut message = e.to_string();
+    if line > 0 {
+        let at = format!(" at line {line} column {column}");
+        if let Some(i) = message.find(&at) {
+            message.replace_range(i..i + at.len(), "");
+        }
+    }
+    SuiteError::new(display, line, column, improve_unknown_field(&message))
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into a message that names the
+/// closest valid field.
+fn improve_unknown_field(message: &str) -> String {
+    let Some(start) = message.find("unknown field `") else {
+        return message.to_string();
+    };
+    let prefix = &message[..start];
+    let rest = &message[start + "unknown field `".len()..];
+    let Some(end) = rest.find('`') else {
+        return message.to_string();
+    };
+    let field = &rest[..end];
+    let expected: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
+    let context = prefix.trim_end_matches(": ");
+    let mut out = String::new();
+    if !context.is_empty() {
+        out.push_str(&format!("in `{context}`: "));
+    }
+    out.push_str(&format!("unknown field `{field}`"));
+    if let Some(best) = closest(field, &expected) {
+        out.push_str(&format!(", did you mean `{best}`?"));
+    }
+    if !expected.is_empty() {
+        out.push_str(&format!(" (valid fields: {})", expected.join(", ")));
+    }
+    out
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (levenshtein(&lower, &c.to_lowercase()), *c))
+        .filter(|(d, c)| *d <= (c.chars().count().max(word.chars().count()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution
+
 /// Where the run goes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Target {
     pub name: String,
     /// No trailing slash.
@@ -77,6 +423,7 @@ pub struct Target {
     /// `VERCEL_BRANCH_URL`, `VERCEL_URL`, `deployment_status`, `vercel-api`, `guessed`, `default`, `demo`.
     pub source: String,
     /// Headers the environment adds to every request (including the Vercel bypass headers).
+    /// Already expanded: the runner must not expand `${…}` in them again.
     pub headers: Vec<(String, String)>,
     /// Zero when there is no countdown.
     pub safety_delay: Duration,
@@ -106,40 +453,262 @@ pub struct ResolveOptions<'a> {
     pub cwd: &'a Path,
     /// The run's HTTP client (rustls, proxies, `--insecure`/`--cacert` applied).
     pub client: &'a reqwest::Client,
+    /// How often a building Vercel deployment is polled under `--wait` (spec: 5 s).
+    pub poll_interval: Duration,
+    /// Progress while resolution waits (a building preview under `--wait`), one line per call.
+    /// `None`: silent.
+    pub progress: Option<&'a (dyn Fn(&str) + Sync)>,
+}
+
+impl<'a> ResolveOptions<'a> {
+    /// Options with the defaults of a plain run: no file, no flags, a 10 s timeout, no wait,
+    /// Vercel polled every 5 s, no progress output. Override fields with struct update syntax.
+    pub fn new(
+        name: &'a str,
+        lookup: &'a (dyn Fn(&str) -> Option<String> + Sync),
+        cwd: &'a Path,
+        client: &'a reqwest::Client,
+    ) -> Self {
+        ResolveOptions {
+            name,
+            environments: None,
+            base_url_flag: None,
+            delay: None,
+            yes: false,
+            timeout: Duration::from_secs(10),
+            wait: None,
+            lookup,
+            cwd,
+            client,
+            poll_interval: vercel::POLL_INTERVAL,
+            progress: None,
+        }
+    }
+
+    /// The process environment through `lookup`, an empty value counting as unset.
+    pub(crate) fn var(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.is_empty())
+    }
+
+    pub(crate) fn say(&self, line: &str) {
+        if let Some(progress) = self.progress {
+            progress(line);
+        }
+    }
+
+    fn file_name(&self) -> &str {
+        self.environments
+            .map(|f| f.file.as_str())
+            .unwrap_or("environments.yaml")
+    }
+}
+
+/// The lookup over the real process environment, for [`ResolveOptions::lookup`].
+pub fn process_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Expands `${VAR}` / `${VAR:-default}` in a value of `environments.yaml` from the process
+/// environment. `what` names the value in the error.
+fn expand_field(opts: &ResolveOptions<'_>, text: &str, what: &str) -> Result<String, Error> {
+    let lookup = |name: &str| opts.var(name).map(serde_json::Value::String);
+    crate::vars::expand(text, &lookup).map_err(|undefined| {
+        Error::Environment(format!(
+            "{}: {what} uses `${{{}}}`, which is not set; set it, or give a default: `${{{}:-…}}`",
+            opts.file_name(),
+            undefined.0,
+            undefined.0
+        ))
+    })
 }
 
 /// Resolves the environment. Errors are [`Error::Environment`] (exit 3).
 pub async fn resolve(opts: &ResolveOptions<'_>) -> Result<Target, Error> {
-    let name = opts.name.to_string();
+    let name = opts.name;
     let known = EnvironmentsFile::known_names(opts.environments);
-    if !known.contains(&name) {
+    if !known.iter().any(|k| k == name) {
+        let hint = closest(name, &known.iter().map(String::as_str).collect::<Vec<_>>())
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
         return Err(Error::Environment(format!(
-            "unknown environment `{name}`; environments: {}",
+            "unknown environment `{name}`{hint}; environments: {}",
             known.join(", ")
         )));
     }
-    let (base_url, source) = match &opts.base_url_flag {
-        Some(url) => (url.clone(), "--base-url".to_string()),
-        None => match (opts.lookup)("ENDPOINT_CHECK_BASE_URL") {
-            Some(url) => (url, "ENDPOINT_CHECK_BASE_URL".to_string()),
-            None if name == "localhost" => (DEFAULT_LOCALHOST.to_string(), "default".to_string()),
-            None => {
+    let def = opts.environments.and_then(|f| f.environments.get(name));
+    let is_preview = name == "preview";
+    let mut warnings = Vec::new();
+
+    // The base URL and its source, in the order of spec 3 / 3.1.
+    let configured = match def.and_then(|d| d.base_url.as_deref()) {
+        Some(template) => Some(expand_field(
+            opts,
+            template,
+            &format!("environments.{name}.base_url"),
+        )?)
+        .filter(|url| !url.trim().is_empty()),
+        None => None,
+    };
+    let (raw_url, source) = if let Some(url) = opts.base_url_flag.clone().filter(|u| !u.is_empty()) {
+        (url, "--base-url".to_string())
+    } else if let Some(url) = opts.var("ENDPOINT_CHECK_BASE_URL") {
+        (url, "ENDPOINT_CHECK_BASE_URL".to_string())
+    } else if let Some(url) = configured {
+        (url, "environments.yaml".to_string())
+    } else if is_preview {
+        let found = vercel::detect(opts, def).await?;
+        warnings.extend(found.warnings);
+        (found.url, found.source.to_string())
+    } else if name == "localhost" {
+        (DEFAULT_LOCALHOST.to_string(), "default".to_string())
+    } else if name == "demo" {
+        return Err(Error::Environment(
+            "no base URL for environment `demo`: run `endpoint-check demo`, which serves the fixture API and sets it, or pass --base-url".into(),
+        ));
+    } else {
+        return Err(Error::Environment(format!(
+            "no base URL for environment `{name}`: set `base_url` under `environments: {name}:` in {}, \
+             or pass --base-url (or set ENDPOINT_CHECK_BASE_URL)",
+            opts.file_name()
+        )));
+    };
+    let base_url = normalize_base_url(&raw_url)
+        .map_err(|e| Error::Environment(format!("invalid base URL `{raw_url}` (from {source}): {e}")))?;
+
+    // Headers: the environment's, then the Vercel bypass headers for a preview.
+    let mut headers = Vec::new();
+    if let Some(def) = def {
+        for (header, value) in &def.headers {
+            let value = expand_field(opts, value, &format!("environments.{name}.headers.{header}"))?;
+            if reqwest::header::HeaderValue::from_str(&value).is_err() {
                 return Err(Error::Environment(format!(
-                    "no base URL for environment `{name}`: set environments.{name}.base_url in environments.yaml, or pass --base-url"
+                    "{}: environments.{name}.headers.{header}: the value is not a valid header value",
+                    opts.file_name()
                 )));
             }
-        },
+            headers.push((header.clone(), value));
+        }
+    }
+    if is_preview && let Some(secret) = opts.var("VERCEL_AUTOMATION_BYPASS_SECRET") {
+        headers.retain(|(h, _)| {
+            !h.eq_ignore_ascii_case("x-vercel-protection-bypass")
+                && !h.eq_ignore_ascii_case("x-vercel-set-bypass-cookie")
+        });
+        headers.push(("x-vercel-protection-bypass".into(), secret));
+        headers.push(("x-vercel-set-bypass-cookie".into(), "true".into()));
+    }
+
+    let safety_delay = if opts.yes {
+        Duration::ZERO
+    } else if let Some(delay) = opts.delay {
+        delay
+    } else if let Some(delay) = def.and_then(|d| d.safety_delay) {
+        delay
+    } else if name == "production" {
+        DEFAULT_PRODUCTION_DELAY
+    } else {
+        Duration::ZERO
     };
+
     Ok(Target {
-        name,
-        base_url: base_url.trim_end_matches('/').to_string(),
+        name: name.to_string(),
+        base_url,
         source,
-        headers: Vec::new(),
-        safety_delay: Duration::ZERO,
-        is_preview: opts.name == "preview",
-        warnings: Vec::new(),
+        headers,
+        safety_delay,
+        is_preview,
+        warnings,
     })
 }
+
+/// Adds a scheme to a bare host name (`https://`, or `http://` for a loopback host), checks the
+/// URL and drops trailing slashes.
+pub fn normalize_base_url(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("it is empty".into());
+    }
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        let host = raw.split([':', '/']).next().unwrap_or("");
+        let loopback =
+            host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || raw.starts_with("[::1]");
+        format!("{}://{raw}", if loopback { "http" } else { "https" })
+    };
+    let url = reqwest::Url::parse(&with_scheme).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme must be http or https, not `{}`",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("it has no host".into());
+    }
+    Ok(with_scheme.trim_end_matches('/').to_string())
+}
+
+/// The secret values environment resolution may print or send: `VERCEL_TOKEN`,
+/// `VERCEL_AUTOMATION_BYPASS_SECRET`, the values of environment variables `environments.yaml`
+/// refers to whose names mark them secret, and the values of secret headers it sets. Register
+/// them with the redactor before calling [`resolve`].
+pub fn secrets(
+    environments: Option<&EnvironmentsFile>,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Vec<String> {
+    let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
+    let mut out: Vec<String> = ["VERCEL_TOKEN", "VERCEL_AUTOMATION_BYPASS_SECRET"]
+        .iter()
+        .filter_map(|n| var(n))
+        .collect();
+    let mut push = |value: String| {
+        if !value.is_empty() && !out.contains(&value) {
+            out.push(value);
+        }
+    };
+    for def in environments.iter().flat_map(|f| f.environments.values()) {
+        let vercel = def
+            .vercel
+            .iter()
+            .flat_map(|v| [&v.project, &v.team, &v.project_id, &v.team_id]);
+        let templates = def
+            .base_url
+            .iter()
+            .chain(def.headers.iter().map(|(_, v)| v))
+            .chain(vercel.flatten());
+        for template in templates {
+            for (name, _) in crate::vars::references(template) {
+                if crate::redact::is_secret_variable(&name)
+                    && let Some(value) = var(&name)
+                {
+                    push(value);
+                }
+            }
+        }
+        for (header, template) in &def.headers {
+            if crate::redact::is_secret_header(header) {
+                let lookup = |name: &str| var(name).map(serde_json::Value::String);
+                if let Ok(value) = crate::vars::expand(template, &lookup) {
+                    // `Bearer xyz`: the credential alone is masked too.
+                    if let Some((_, credential)) = value.split_once(' ') {
+                        push(credential.trim().to_string());
+                    }
+                    push(value);
+                }
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// --wait and the safety countdown
+
+/// First pause between two `--wait` attempts; it doubles up to [`WAIT_MAX_BACKOFF`].
+pub const WAIT_FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest pause between two `--wait` attempts.
+pub const WAIT_MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// `--wait`: polls `url` until any HTTP response comes back or `within` runs out (exit 3),
 /// writing progress to `progress`.
@@ -149,14 +718,190 @@ pub async fn wait_until_up(
     within: Duration,
     progress: &mut (dyn std::io::Write + Send),
 ) -> Result<(), Error> {
-    let _ = (client, url, within, progress);
-    Ok(())
+    let start = Instant::now();
+    let deadline = start + within;
+    let mut backoff = WAIT_FIRST_BACKOFF;
+    let mut attempts = 0u32;
+    let _ = writeln!(
+        progress,
+        "Waiting up to {} for {url} to answer…",
+        human_duration(within)
+    );
+    let _ = progress.flush();
+    let mut last_error = String::from("no attempt fitted in the time given");
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if !remaining.is_zero() {
+            attempts += 1;
+            match client.get(url).timeout(remaining).send().await {
+                Ok(response) => {
+                    let _ = writeln!(
+                        progress,
+                        "{url} answered HTTP {} after {} ({attempts} attempt{})",
+                        response.status().as_u16(),
+                        human_duration(start.elapsed()),
+                        if attempts == 1 { "" } else { "s" }
+                    );
+                    let _ = progress.flush();
+                    return Ok(());
+                }
+                Err(e) => last_error = describe_reqwest_error(&e),
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::Environment(format!(
+                "--wait: {url} did not answer within {} ({attempts} attempt{}; last: {last_error})",
+                human_duration(within),
+                if attempts == 1 { "" } else { "s" }
+            )));
+        }
+        let pause = backoff.min(deadline - now);
+        let _ = writeln!(
+            progress,
+            "  not up yet ({last_error}); next try in {} ({} elapsed)",
+            human_duration(pause),
+            human_duration(start.elapsed())
+        );
+        let _ = progress.flush();
+        tokio::time::sleep(pause).await;
+        backoff = (backoff * 2).min(WAIT_MAX_BACKOFF);
+    }
 }
 
 /// The safety countdown: prints a warning naming the environment and base URL to `out`, then
-/// counts down `delay`. The caller races it against signals (Ctrl-C exits 130, nothing sent).
+/// counts down `delay`, one line a second (`Starting in 3…`). The caller races it against
+/// signals (Ctrl-C exits 130, nothing sent). A zero delay prints nothing.
 pub async fn countdown(target: &Target, delay: Duration, out: &mut (dyn std::io::Write + Send)) {
-    let _ = (target, out);
-    tokio::time::sleep(delay).await;
+    if delay.is_zero() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "⚠  About to run against {} ({}). Press Ctrl-C to abort; --yes skips this delay.",
+        target.name, target.base_url
+    );
+    let _ = out.flush();
+    let mut remaining = delay;
+    while !remaining.is_zero() {
+        let whole = remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0);
+        let _ = writeln!(out, "Starting in {whole}…");
+        let _ = out.flush();
+        // Sleep down to the next whole second, so every line shows a whole number.
+        let step = remaining.saturating_sub(Duration::from_secs(whole - 1));
+        tokio::time::sleep(step).await;
+        remaining -= step;
+    }
 }
-pub mod vercel;
+
+/// A reqwest error with its whole cause chain (`connection refused`, `timed out`, …).
+pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(e.without_url_ref().to_string());
+    }
+    parts.join(": ")
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(url) = self.url() {
+            text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "");
+        }
+        text
+    }
+}
+
+/// `250ms`, `1.5s`, `2m 5s`: short and readable.
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        let s = d.as_secs_f64();
+        if (s - s.round()).abs() < 0.05 {
+            format!("{}s", s.round() as u64)
+        } else {
+            format!("{s:.1}s")
+        }
+    } else {
+        let secs = d.as_secs();
+        match secs % 60 {
+            0 => format!("{}m", secs / 60),
+            rest => format!("{}m {rest}s", secs / 60),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("300").unwrap(), Duration::from_millis(300));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            normalize_base_url("x.vercel.app").unwrap(),
+            "https://x.vercel.app"
+        );
+        assert_eq!(
+            normalize_base_url("https://x.dev/api/").unwrap(),
+            "https://x.dev/api"
+        );
+        assert_eq!(
+            normalize_base_url("localhost:3000").unwrap(),
+            "http://localhost:3000"
+        );
+        assert_eq!(
+            normalize_base_url("127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(normalize_base_url("ftp://x.dev").is_err());
+        assert!(normalize_base_url("https://").is_err());
+        assert!(normalize_base_url("").is_err());
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            closest("safty_delay", &["base_url", "safety_delay"]),
+            Some("safety_delay")
+        );
+        assert_eq!(closest("zzz", &["base_url", "safety_delay"]), None);
+        assert_eq!(closest("prod", &["production", "preview"]), None);
+        assert_eq!(closest("stagign", &["production", "staging"]), Some("staging"));
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human_duration(Duration::from_secs(2)), "2s");
+        assert_eq!(human_duration(Duration::from_secs(125)), "2m 5s");
+    }
+}
