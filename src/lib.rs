@@ -3,12 +3,15 @@
 //! Data flows one way: suites → plan → results → reports. `main.rs` only parses arguments and
 //! maps the outcome to an exit code; everything else lives here so tests can call it directly.
 
+pub mod app;
 pub mod assert;
+pub mod cli;
 pub mod duration;
 pub mod env;
 pub mod error;
 pub mod exit;
 pub mod fixture;
+pub mod interrupt;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -1,0 +1,256 @@
+//! The command line (spec 1): clap types and the mapping from flags (and their environment
+//! variables) to options. Knows nothing of HTTP or YAML.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "endpoint-check",
+    version,
+    about = "Endpoint test runner and SLA checker: YAML suites, concurrent HTTP checks, exit codes CI can trust",
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit codes: 0 all passed, 1 a check failed, 2 usage or suite error, 3 environment not resolved, 130/143 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Environment to run against: production, preview, staging, localhost, or one from environments.yaml
+    #[arg(value_name = "ENV")]
+    pub env: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the suites and checks that would run; sends no request
+    List {
+        #[arg(value_name = "ENV")]
+        env: Option<String>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Load and validate every suite; sends no request
+    Validate {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Serve the bundled fixture API on 127.0.0.1
+    Serve(ServeArgs),
+    /// Serve the fixture API on a free loopback port and run the bundled suites against it
+    Demo {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// A fixture description to serve instead of the bundled one
+    #[arg(long, value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+    Junit,
+    Tap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// A suites folder or one suite file (repeatable) [env: ENDPOINT_CHECK_SUITES] [default: ./suites]
+    #[arg(short, long = "suites", value_name = "PATH")]
+    pub suites: Vec<PathBuf>,
+    /// Run only these customers' suites (case-insensitive, repeatable)
+    #[arg(short, long = "customer", value_name = "NAME")]
+    pub customers: Vec<String>,
+    /// Run only checks carrying one of these tags (repeatable)
+    #[arg(short, long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Run only checks whose name contains TEXT (case-insensitive), and what they need
+    #[arg(short = 'k', long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Use this base URL instead of resolving one [env: ENDPOINT_CHECK_BASE_URL]
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Most requests in flight at once, over the whole run
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
+    /// Default per-request timeout
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Default retries after a transport error or 5xx
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+    /// SLA mode: run each idempotent check (GET, HEAD, OPTIONS) N times
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub samples: Option<u32>,
+    /// After the first failure start no new check
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Skip the safety delay [env: ENDPOINT_CHECK_YES=1|true|yes]
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Length of the safety countdown, for any environment
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub delay: Option<Duration>,
+    /// Before running, poll the base URL until it answers or the time runs out
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+    /// Set a variable (repeatable)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Add a header to every request (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// What goes to stdout
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also write the JSON report to PATH
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Also write the JUnit report to PATH
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured under auto)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Only failures and the summary
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Request and response details of failures (-vv: of every check)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Accept invalid TLS certificates
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also trust the PEM certificates in PATH
+    #[arg(long, value_name = "PATH")]
+    pub cacert: Option<PathBuf>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::duration::parse(s)
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| "expected KEY=VALUE".to_string())?;
+    let k = k.trim();
+    if k.is_empty() || crate::vars::parse(&format!("${{{k}}}")).is_err() {
+        return Err(format!("invalid variable name {k:?}"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once(':')
+        .ok_or_else(|| "expected \"Name: value\"".to_string())?;
+    let k = k.trim();
+    reqwest::header::HeaderName::from_bytes(k.as_bytes())
+        .map_err(|_| format!("invalid header name {k:?}"))?;
+    let v = v.trim();
+    reqwest::header::HeaderValue::from_str(v).map_err(|_| format!("invalid value for header {k}"))?;
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// An environment variable, where the empty string counts as unset (spec 1).
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl RunArgs {
+    /// `--suites`, else `ENDPOINT_CHECK_SUITES`, else `./suites`.
+    pub fn suite_paths(&self) -> Vec<PathBuf> {
+        if !self.suites.is_empty() {
+            return self.suites.clone();
+        }
+        match env_var("ENDPOINT_CHECK_SUITES") {
+            Some(p) => std::env::split_paths(&p).collect(),
+            None => vec![PathBuf::from("suites")],
+        }
+    }
+
+    /// `--yes`, or `ENDPOINT_CHECK_YES` set to `1`, `true` or `yes`.
+    pub fn skip_countdown(&self) -> bool {
+        self.yes
+            || env_var("ENDPOINT_CHECK_YES")
+                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    }
+
+    /// Whether stdout gets colors (spec 1, `--color`).
+    pub fn use_color(&self, stdout_is_terminal: bool) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                if env_var("NO_COLOR").is_some() {
+                    false
+                } else if env_var("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                    true
+                } else {
+                    stdout_is_terminal
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn env_positional_and_subcommands() {
+        let cli = Cli::try_parse_from(["endpoint-check", "production", "-j", "4"]).unwrap();
+        assert_eq!(cli.env.as_deref(), Some("production"));
+        assert_eq!(cli.run.concurrency, 4);
+        let cli = Cli::try_parse_from(["endpoint-check", "list", "preview"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::List { env: Some(ref e), .. }) if e == "preview"));
+        let cli = Cli::try_parse_from([
+            "endpoint-check",
+            "--timeout",
+            "1.5s",
+            "--var",
+            "a=b=c",
+            "-H",
+            "X-A: 1",
+        ])
+        .unwrap();
+        assert_eq!(cli.run.timeout, Duration::from_millis(1500));
+        assert_eq!(cli.run.vars, vec![("a".to_string(), "b=c".to_string())]);
+        assert_eq!(cli.run.headers, vec![("X-A".to_string(), "1".to_string())]);
+        assert!(Cli::try_parse_from(["endpoint-check", "-j", "0"]).is_err());
+        assert!(Cli::try_parse_from(["endpoint-check", "--timeout", "soon"]).is_err());
+    }
+}
