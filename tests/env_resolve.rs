@@ -527,35 +527,3 @@ async fn countdown_names_the_environment_and_counts() {
     countdown(&target, Duration::ZERO, &mut out).await;
     assert!(out.is_empty());
 }
-
-#[tokio::test]
-async fn countdown_until_stops_when_interrupted() {
-    use endpoint_check::exit::Code;
-    let target = Target {
-        name: "production".into(),
-        base_url: "https://agentcache.ai".into(),
-        ..Target::default()
-    };
-    let mut out = Vec::new();
-    let interrupt = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        Code::Interrupted
-    };
-    let result = env::countdown_until(&target, Duration::from_secs(60), &mut out, interrupt).await;
-    assert!(
-        matches!(result, Err(Error::Interrupted(Code::Interrupted))),
-        "{result:?}"
-    );
-    let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("Starting in 60…"), "{text}");
-    assert!(!text.contains("Starting in 59…"), "{text}");
-    assert!(text.contains("no request was sent"), "{text}");
-
-    // Finishing first: Ok.
-    let mut out = Vec::new();
-    let never = std::future::pending::<Code>();
-    env::countdown_until(&target, Duration::from_millis(200), &mut out, never)
-        .await
-        .unwrap();
-    assert!(String::from_utf8(out).unwrap().contains("Starting in 1…"));
-}

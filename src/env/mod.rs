@@ -794,54 +794,6 @@ pub async fn countdown(target: &Target, delay: Duration, out: &mut (dyn std::io:
     }
 }
 
-/// [`countdown`] raced against `interrupt` (a future that completes with the exit code when the
-/// process is told to stop, e.g. [`termination_signal`]): `Err(Error::Interrupted(code))` if it
-/// completes first, so the caller can exit 130/143 with nothing sent.
-pub async fn countdown_until<F>(
-    target: &Target,
-    delay: Duration,
-    out: &mut (dyn std::io::Write + Send),
-    interrupt: F,
-) -> Result<(), Error>
-where
-    F: std::future::Future<Output = crate::exit::Code>,
-{
-    tokio::select! {
-        code = interrupt => {
-            let _ = writeln!(out, "Interrupted: no request was sent.");
-            let _ = out.flush();
-            Err(Error::Interrupted(code))
-        }
-        () = countdown(target, delay, out) => Ok(()),
-    }
-}
-
-/// Completes on the first SIGINT (Ctrl-C, [`Code::Interrupted`](crate::exit::Code)) or SIGTERM
-/// ([`Code::Terminated`](crate::exit::Code)). Installing it replaces the default "die at once"
-/// behaviour of those signals for the rest of the process.
-pub async fn termination_signal() -> crate::exit::Code {
-    use crate::exit::Code;
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-            (Ok(mut int), Ok(mut term)) => tokio::select! {
-                _ = int.recv() => Code::Interrupted,
-                _ = term.recv() => Code::Terminated,
-            },
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-                Code::Interrupted
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        Code::Interrupted
-    }
-}
-
 /// A reqwest error with its whole cause chain (`connection refused`, `timed out`, …).
 pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
