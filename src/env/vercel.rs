@@ -644,15 +644,20 @@ impl ApiCall<'_> {
         let status = response.status();
         let body = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
-            let detail = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    v.pointer("/error/message")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
+            let detail = match serde_json::from_slice::<Value>(&body) {
+                Ok(v) => v
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                // Not JSON (a proxy's error page, say): its first line, briefly.
+                Err(_) => String::from_utf8_lossy(&body)
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .map(|l| l.chars().take(120).collect()),
+            }
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
             let code = status.as_u16();
             let team = match self.team {
                 Some(team) => format!("team {team}"),
