@@ -667,8 +667,10 @@ struct Tally {
     first_failed: Option<(usize, Vec<String>)>,
     /// Captures of the lowest-numbered passing sample (spec 4.2).
     first_captures: Option<(usize, HashMap<String, Value>)>,
-    status: Option<(usize, Option<u16>)>,
-    detail: Option<(usize, ExchangeDetail)>,
+    /// Which sample's status and detail are shown, and whether it failed.
+    shown: Option<(usize, bool)>,
+    status: Option<u16>,
+    detail: Option<ExchangeDetail>,
 }
 
 impl Tally {
@@ -681,6 +683,7 @@ impl Tally {
             failure_counts: Vec::new(),
             first_failed: None,
             first_captures: None,
+            shown: None,
             status: None,
             detail: None,
         }
@@ -693,16 +696,15 @@ impl Tally {
         }
         let ok = s.ok();
         // The status and detail shown are those of the first failed sample, else the first sample.
-        let prefer = |slot: &Option<(usize, _)>, failed_before: bool| match slot {
+        let failed = !ok;
+        let replace = match self.shown {
             None => true,
-            Some((j, _)) => (!ok && !failed_before) || ((!ok || failed_before) == !ok && i < *j),
+            Some((j, shown_failed)) => (failed && !shown_failed) || (failed == shown_failed && i < j),
         };
-        let failed_before = self.first_failed.is_some();
-        if prefer(&self.status, failed_before) {
-            self.status = Some((i, s.status));
-            if let Some(d) = s.detail {
-                self.detail = Some((i, d));
-            }
+        if replace {
+            self.shown = Some((i, failed));
+            self.status = s.status;
+            self.detail = s.detail;
         }
         if ok {
             self.ok += 1;
@@ -802,9 +804,7 @@ impl Tally {
                 method: req.method.to_string(),
                 url: req.url.to_string(),
             }),
-            response: Some(ResponseSummary {
-                status: self.status.and_then(|(_, s)| s),
-            }),
+            response: Some(ResponseSummary { status: self.status }),
             duration_ms: Some(elapsed.as_secs_f64() * 1000.0),
             samples: self.sent,
             sampled: sampled || self.planned > 1,
@@ -812,11 +812,7 @@ impl Tally {
             latency_ms: latency,
             failures,
             skip_reason: None,
-            detail: if show_detail {
-                self.detail.map(|(_, d)| d)
-            } else {
-                None
-            },
+            detail: if show_detail { self.detail } else { None },
         };
         Finished { report, captures }
     }

@@ -937,6 +937,7 @@ fn link_dependencies(ctx: &mut Ctx, checks: &mut [Check], names: &HashMap<String
             }
         }
     }
+    #[allow(clippy::needless_range_loop)] // `ctx.error` and `checks[i]` both need the index.
     for i in 0..checks.len() {
         let mut deps = BTreeSet::new();
         for (j, name) in checks[i].needs.clone().into_iter().enumerate() {
