@@ -168,6 +168,7 @@ async fn run_checks(
 
     // The target: the in-process fixture for the demo, else resolution (which may call the Vercel API).
     let mut fixture_stop = None;
+    let resolving = Instant::now();
     let target = if mode == Mode::Demo {
         let (target, stop) = start_demo_fixture().await?;
         fixture_stop = Some(stop);
@@ -199,7 +200,8 @@ async fn run_checks(
             kind = signals.wait() => return Err(Error::Interrupted(code_of(kind))),
         }
     }
-    if let Some(within) = args.wait {
+    // One `--wait` budget covers a building preview and the base URL coming up.
+    if let Some(within) = args.wait.map(|w| w.saturating_sub(resolving.elapsed())) {
         tokio::select! {
             up = env::wait_until_up(&client, &target.base_url, within, &mut err) => up?,
             kind = signals.wait() => return Err(Error::Interrupted(code_of(kind))),
