@@ -159,7 +159,7 @@ fn unknown_fields_are_named_with_a_suggestion_and_a_position() {
 fn invalid_values_are_suite_errors_with_positions() {
     let err = parse_err("environments:\n  production:\n    safety_delay: soon\n");
     assert!(err.starts_with("suites/environments.yaml:3:19: "), "{err}");
-    assert!(err.contains("invalid duration `soon`"), "{err}");
+    assert!(err.contains("invalid duration \"soon\""), "{err}");
 
     let err = parse_err("environments:\n  list: { base_url: https://x.test }\n");
     assert!(err.starts_with("suites/environments.yaml:2:"), "{err}");

@@ -93,7 +93,8 @@ impl EnvironmentsFile {
 
     /// Parses the text of an `environments.yaml`; `display` names it in errors.
     pub fn parse(text: &str, display: &str) -> Result<EnvironmentsFile, SuiteError> {
-        let raw: Option<RawFile> = serde_yaml::from_str(text).map_err(|e| yaml_error(&e, display))?;
+        let raw: Option<RawFile> =
+            serde_yaml::from_str(text).map_err(|e| crate::suite::yaml_error(&e, display))?;
         let raw = raw.unwrap_or_default();
         Ok(EnvironmentsFile {
             file: display.to_string(),
@@ -276,7 +277,7 @@ impl<'de> Deserialize<'de> for DurationValue {
                 f.write_str("a duration such as `5s`, `250ms` or a number of milliseconds")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-                parse_duration(v).map_err(E::custom)
+                crate::duration::parse(v).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
                 Ok(Duration::from_millis(v))
@@ -294,23 +295,6 @@ impl<'de> Deserialize<'de> for DurationValue {
         }
         d.deserialize_any(V).map(DurationValue)
     }
-}
-
-/// Parses a duration as the command line and the YAML files write them: `250ms`, `2s`, `1.5s`,
-/// `1m`; a bare integer means milliseconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty duration: write one such as `5s` or `250ms`".into());
-    }
-    if t.bytes().all(|b| b.is_ascii_digit()) {
-        return t
-            .parse::<u64>()
-            .map(Duration::from_millis)
-            .map_err(|e| format!("invalid duration `{t}`: {e}"));
-    }
-    humantime::parse_duration(t)
-        .map_err(|_| format!("invalid duration `{t}`: write one such as `5s`, `1.5s`, `250ms` or `1m`"))
 }
 
 /// `headers:`: name → scalar, names checked, duplicates (case-insensitive) refused, order kept.
@@ -341,73 +325,6 @@ impl<'de> Deserialize<'de> for Headers {
         }
         d.deserialize_map(V)
     }
-}
-
-/// Turns a serde_yaml error into `FILE:LINE:COLUMN: message`, suggesting the field that was
-/// probably meant for an unknown one.
-fn yaml_error(e: &serde_yaml::Error, display: &str) -> SuiteError {
-    let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
-    let mut message = e.to_string();
-    if line > 0 {
-        let at = format!(" at line {line} column {column}");
-        if let Some(i) = message.find(&at) {
-            message.replace_range(i..i + at.len(), "");
-        }
-    }
-    SuiteError::new(display, line, column, improve_unknown_field(&message))
-}
-
-/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into a message that names the
-/// closest valid field.
-fn improve_unknown_field(message: &str) -> String {
-    let Some(start) = message.find("unknown field `") else {
-        return message.to_string();
-    };
-    let prefix = &message[..start];
-    let rest = &message[start + "unknown field `".len()..];
-    let Some(end) = rest.find('`') else {
-        return message.to_string();
-    };
-    let field = &rest[..end];
-    let expected: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
-    let context = prefix.trim_end_matches(": ");
-    let mut out = String::new();
-    if !context.is_empty() {
-        out.push_str(&format!("in `{context}`: "));
-    }
-    out.push_str(&format!("unknown field `{field}`"));
-    if let Some(best) = closest(field, &expected) {
-        out.push_str(&format!(", did you mean `{best}`?"));
-    }
-    if !expected.is_empty() {
-        out.push_str(&format!(" (valid fields: {})", expected.join(", ")));
-    }
-    out
-}
-
-/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
-pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    candidates
-        .iter()
-        .map(|c| (levenshtein(&lower, &c.to_lowercase()), *c))
-        .filter(|(d, c)| *d <= (c.chars().count().max(word.chars().count()) / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,7 +444,7 @@ pub async fn resolve(opts: &ResolveOptions<'_>) -> Result<Target, Error> {
     let name = opts.name;
     let known = EnvironmentsFile::known_names(opts.environments);
     if !known.iter().any(|k| k == name) {
-        let hint = closest(name, &known.iter().map(String::as_str).collect::<Vec<_>>())
+        let hint = crate::suite::closest(name, known.iter().map(String::as_str))
             .map(|c| format!(" (did you mean `{c}`?)"))
             .unwrap_or_default();
         return Err(Error::Environment(format!(
@@ -854,16 +771,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
-        assert_eq!(parse_duration("300").unwrap(), Duration::from_millis(300));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("").is_err());
-    }
-
-    #[test]
     fn base_urls() {
         assert_eq!(
             normalize_base_url("x.vercel.app").unwrap(),
@@ -884,17 +791,6 @@ mod tests {
         assert!(normalize_base_url("ftp://x.dev").is_err());
         assert!(normalize_base_url("https://").is_err());
         assert!(normalize_base_url("").is_err());
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(
-            closest("safty_delay", &["base_url", "safety_delay"]),
-            Some("safety_delay")
-        );
-        assert_eq!(closest("zzz", &["base_url", "safety_delay"]), None);
-        assert_eq!(closest("prod", &["production", "preview"]), None);
-        assert_eq!(closest("stagign", &["production", "staging"]), Some("staging"));
     }
 
     #[test]

@@ -157,27 +157,6 @@ impl Ctx<'_> {
     }
 }
 
-/// serde_yaml's message without its trailing position (we print the position up front), with a
-/// did-you-mean for unknown fields.
-fn serde_message(e: &serde_yaml::Error) -> String {
-    let full = e.to_string();
-    let mut message = match full.rfind(" at line ") {
-        Some(i) => full[..i].to_string(),
-        None => full,
-    };
-    if let Some(start) = message.find("unknown field `") {
-        let rest = &message[start + "unknown field `".len()..];
-        if let Some(end) = rest.find('`') {
-            let unknown = rest[..end].to_string();
-            let expected: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
-            if let Some(best) = closest(&unknown, expected.iter().copied()) {
-                message.push_str(&format!("; did you mean `{best}`?"));
-            }
-        }
-    }
-    message
-}
-
 pub(super) fn parse_suite(
     file: &str,
     path_on_disk: &std::path::Path,
@@ -198,10 +177,7 @@ pub(super) fn parse_suite(
     }
     let raw: RawSuite = match serde_yaml::from_str(text) {
         Ok(raw) => raw,
-        Err(e) => {
-            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-            return Err(vec![SuiteError::new(file, line, column, serde_message(&e))]);
-        }
+        Err(e) => return Err(vec![yaml_error(&e, file)]),
     };
     let mut ctx = Ctx {
         file,

@@ -165,6 +165,44 @@ pub fn closest<'a>(word: &str, options: impl IntoIterator<Item = &'a str>) -> Op
         .map(|(_, o)| o)
 }
 
+/// A serde_yaml error as `FILE:LINE:COLUMN: message`: the position moves to the front, and an
+/// unknown field gets the closest valid one and the list of valid fields.
+pub fn yaml_error(e: &serde_yaml::Error, file: &str) -> SuiteError {
+    let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+    let full = e.to_string();
+    let message = match full.rfind(" at line ") {
+        Some(i) => &full[..i],
+        None => full.as_str(),
+    };
+    SuiteError::new(file, line, column, explain_unknown_field(message))
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" to name the likely field.
+fn explain_unknown_field(message: &str) -> String {
+    let Some(start) = message.find("unknown field `") else {
+        return message.to_string();
+    };
+    let rest = &message[start + "unknown field `".len()..];
+    let Some(end) = rest.find('`') else {
+        return message.to_string();
+    };
+    let field = &rest[..end];
+    let expected: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
+    let context = message[..start].trim_end_matches(": ");
+    let mut out = String::new();
+    if !context.is_empty() {
+        out.push_str(&format!("in `{context}`: "));
+    }
+    out.push_str(&format!("unknown field `{field}`"));
+    if let Some(best) = closest(field, expected.iter().copied()) {
+        out.push_str(&format!(", did you mean `{best}`?"));
+    }
+    if !expected.is_empty() {
+        out.push_str(&format!(" (valid fields: {})", expected.join(", ")));
+    }
+    out
+}
+
 fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -301,5 +339,7 @@ mod tests {
         assert_eq!(closest("pth", ["path", "url", "method"]), Some("path"));
         assert_eq!(closest("lenght", ["length", "min_length"]), Some("length"));
         assert_eq!(closest("zebra", ["path", "url"]), None);
+        assert_eq!(closest("prod", ["production", "preview"]), None);
+        assert_eq!(closest("stagign", ["production", "staging"]), Some("staging"));
     }
 }
