@@ -55,17 +55,31 @@ impl Redactor {
     }
 
     /// Adds a secret value; empty values are ignored (spec 5), and so is anything already known.
+    /// The forms a secret takes inside a URL or a JSON string are added with it, so a secret
+    /// sent as a query parameter is masked in the URL that shows it.
     pub fn add(&self, secret: impl AsRef<str>) {
         let secret = secret.as_ref();
         if secret.is_empty() {
             return;
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
-        if !secrets.iter().any(|s| s == secret) {
-            secrets.push(secret.to_string());
-            // Longest first, so a secret that contains another is masked whole.
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if secrets.iter().any(|s| s == secret) {
+            return;
         }
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json.trim_matches('"');
+        for form in [
+            secret,
+            &percent_encode(secret, false),
+            &percent_encode(secret, true),
+            json,
+        ] {
+            if !form.is_empty() && !secrets.iter().any(|s| s == form) {
+                secrets.push(form.to_string());
+            }
+        }
+        // Longest first, so a secret that contains another is masked whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     /// Masks every occurrence of every secret in `text`.
@@ -88,6 +102,20 @@ impl Redactor {
             pending: Vec::new(),
         }
     }
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters; `form` writes spaces as `+`, as
+/// query strings do.
+fn percent_encode(text: &str, form: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b' ' if form => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// A writer that masks secrets. It holds bytes back until a newline (or `flush`), so a secret
@@ -154,6 +182,15 @@ mod tests {
             w.write_all(b"cr3t\nnext s3cr3t").unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "token=***\nnext ***");
+    }
+
+    #[test]
+    fn masks_url_and_json_forms_of_a_secret() {
+        let r = Redactor::new();
+        r.add("p@ss word\"x");
+        assert_eq!(r.mask("?k=p%40ss+word%22x"), "?k=***");
+        assert_eq!(r.mask("/p%40ss%20word%22x/"), "/***/");
+        assert_eq!(r.mask(r#"{"k":"p@ss word\"x"}"#), r#"{"k":"***"}"#);
     }
 
     #[test]

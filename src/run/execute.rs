@@ -483,6 +483,12 @@ fn judge(
             detail,
         },
         Ok(response) => {
+            // A `set-cookie` the server sends is as secret as one we send (spec 5).
+            for (name, value) in &response.headers {
+                if is_secret_header(name) {
+                    ctx.redactor.add(value);
+                }
+            }
             let mut failures = assert::check_sample(expect, &response);
             let mut captures = None;
             if failures.is_empty() {
