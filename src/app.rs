@@ -359,7 +359,10 @@ fn write_reports(
     };
     let _ = out.flush();
     let mut problems = Vec::new();
-    if let Err(e) = rendered {
+    // A reader that went away (`| head`) is not the run's problem.
+    if let Err(e) = rendered
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
         problems.push(format!("writing the report to stdout: {e}"));
     }
     if let Some(path) = &args.json
