@@ -273,8 +273,8 @@ impl run::Observer for Progress {
     fn started(&self, check: &str) {
         Progress::started(self, check);
     }
-    fn finished(&self, status: CheckStatus) {
-        Progress::finished(self, status);
+    fn finished(&self, check: &str, status: CheckStatus) {
+        Progress::finished(self, check, status);
     }
 }
 

@@ -2,8 +2,8 @@
 //! in flight. Shown only when stderr is a terminal and `CI` is unset or empty; cleared without a
 //! trace when the run ends.
 //!
-//! Cheap by design: `started` copies the name into a reused buffer and `finished` bumps atomic
-//! counters; the text is only formatted when indicatif draws, at most 10 times a second.
+//! Cheap by design: `started` and `finished` touch a short list of the checks in flight and an
+//! atomic counter; the text is only formatted when indicatif draws, at most 10 times a second.
 //! Hidden, every method is a no-op.
 
 use std::io::IsTerminal;
@@ -24,7 +24,8 @@ const MAX_NAME_CHARS: usize = 48;
 #[derive(Default)]
 struct Shared {
     failed: AtomicUsize,
-    in_flight: Mutex<String>,
+    /// Checks running now, oldest first; the newest is shown.
+    in_flight: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -33,12 +34,12 @@ impl Shared {
         if failed > 0 {
             let _ = write!(w, "failed {failed}");
         }
-        let name = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        if !name.is_empty() {
+        let running = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(name) = running.last() {
             if failed > 0 {
                 let _ = w.write_str(" · ");
             }
-            let _ = w.write_str(&name);
+            let _ = w.write_str(name);
         }
     }
 }
@@ -103,26 +104,37 @@ impl Progress {
         if self.bar.is_none() {
             return;
         }
-        let mut name = self.shared.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        name.clear();
-        let mut chars = check_name.chars();
-        name.extend(
-            chars
-                .by_ref()
-                .take(MAX_NAME_CHARS)
-                .map(|c| if c.is_control() { ' ' } else { c }),
-        );
-        if chars.next().is_some() {
+        let mut name: String = check_name
+            .chars()
+            .take(MAX_NAME_CHARS)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if check_name.chars().nth(MAX_NAME_CHARS).is_some() {
             name.push('…');
         }
+        self.shared
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(name);
     }
 
-    /// A check finished with `status`: one more done, and one more failure if it failed.
-    pub fn finished(&self, status: CheckStatus) {
+    /// A check finished with `status`: one more done, one more failure if it failed, and it is
+    /// no longer in flight (a check skipped before starting never was).
+    pub fn finished(&self, check_name: &str, status: CheckStatus) {
         let Some(bar) = &self.bar else { return };
         if status == CheckStatus::Failed {
             self.shared.failed.fetch_add(1, Ordering::Relaxed);
         }
+        let mut running = self.shared.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let shown: String = check_name.chars().take(MAX_NAME_CHARS).collect();
+        if let Some(i) = running
+            .iter()
+            .rposition(|n| n.starts_with(shown.trim_end_matches(char::is_control)))
+        {
+            running.remove(i);
+        }
+        drop(running);
         bar.inc(1);
     }
 
@@ -174,12 +186,15 @@ mod tests {
         let p = Progress::with_target(3, ProgressDrawTarget::hidden());
         assert!(p.is_hidden());
         p.started("GET /a");
-        p.finished(CheckStatus::Passed);
         p.started("POST /b\n");
-        p.finished(CheckStatus::Failed);
+        p.finished("GET /a", CheckStatus::Passed);
+        assert_eq!(p.status_text(), "POST /b ");
+        p.started("GET /c");
+        p.finished("GET /c", CheckStatus::Failed);
+        // The check still running is shown, not the one that just ended.
+        assert_eq!(p.status_text(), "failed 1 · POST /b ");
         assert_eq!(p.done(), 2);
         assert_eq!(p.failed(), 1);
-        assert_eq!(p.status_text(), "failed 1 · POST /b ");
         p.clear();
     }
 
@@ -194,7 +209,7 @@ mod tests {
     fn hidden_does_nothing() {
         let p = Progress::hidden();
         p.started("x");
-        p.finished(CheckStatus::Failed);
+        p.finished("x", CheckStatus::Failed);
         assert_eq!((p.done(), p.failed()), (0, 0));
         assert!(p.is_hidden());
         p.clear();

@@ -56,7 +56,7 @@ pub struct Settings {
 /// Notified as checks start and end (the progress bar listens).
 pub trait Observer: Send + Sync {
     fn started(&self, _check: &str) {}
-    fn finished(&self, _status: CheckStatus) {}
+    fn finished(&self, _check: &str, _status: CheckStatus) {}
 }
 
 /// An observer that does nothing.
@@ -217,7 +217,7 @@ fn pending_for(
                 report: CheckReport::skipped(&check.name, check.pos.line, reason),
                 captures,
             };
-            ctx.observer.finished(CheckStatus::Skipped);
+            ctx.observer.finished(&check.name, CheckStatus::Skipped);
             return Arc::new(finished);
         }
         ctx.observer.started(&check.name);
@@ -239,7 +239,7 @@ fn pending_for(
         if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
             ctx.control.stop("--fail-fast: an earlier check failed");
         }
-        ctx.observer.finished(finished.report.status);
+        ctx.observer.finished(&check.name, finished.report.status);
         Arc::new(finished)
     };
     let shared = task.boxed().shared();
