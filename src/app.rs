@@ -176,6 +176,8 @@ async fn run_checks(
     } else {
         resolve_target(mode, &env_name, &args, &prepared, &client, signals, redactor).await?
     };
+    // Taken before the countdown, which does not count against `--wait`.
+    let resolved_in = resolving.elapsed();
     for warning in &target.warnings {
         let _ = writeln!(err, "warning: {warning}");
     }
@@ -200,8 +202,10 @@ async fn run_checks(
             kind = signals.wait() => return Err(Error::Interrupted(code_of(kind))),
         }
     }
-    // One `--wait` budget covers a building preview and the base URL coming up.
-    if let Some(within) = args.wait.map(|w| w.saturating_sub(resolving.elapsed())) {
+    // One `--wait` budget covers a building preview and the base URL coming up (not the countdown).
+    // Whole seconds: resolution's usual few milliseconds must not turn `--wait 500ms` into `499ms`.
+    let spent = Duration::from_secs(resolved_in.as_secs());
+    if let Some(within) = args.wait.map(|w| w.saturating_sub(spent)) {
         tokio::select! {
             up = env::wait_until_up(&client, &target.base_url, within, &mut err) => up?,
             kind = signals.wait() => return Err(Error::Interrupted(code_of(kind))),
