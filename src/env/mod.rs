@@ -648,9 +648,15 @@ pub async fn wait_until_up(
     let mut last_error = String::from("no attempt fitted in the time given");
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        if !remaining.is_zero() {
+        // Always one try, even when a building preview used up the budget: it may be up now.
+        if !remaining.is_zero() || attempts == 0 {
             attempts += 1;
-            match client.get(url).timeout(remaining).send().await {
+            let timeout = if remaining.is_zero() {
+                Duration::from_secs(1)
+            } else {
+                remaining
+            };
+            match client.get(url).timeout(timeout).send().await {
                 Ok(response) => {
                     let _ = writeln!(
                         progress,
