@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
 /// How much of each exchange `-v` shows.
@@ -101,6 +101,9 @@ impl Control {
             .unwrap_or_else(|| "interrupted".into())
     }
 }
+
+/// Why checks not yet started are skipped after a failure under `--fail-fast`.
+const FAIL_FAST_REASON: &str = "--fail-fast: an earlier check failed";
 
 /// What a finished check hands its dependents.
 struct Finished {
@@ -237,7 +240,7 @@ fn pending_for(
             },
         };
         if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
-            ctx.control.stop("--fail-fast: an earlier check failed");
+            ctx.control.stop(FAIL_FAST_REASON);
         }
         ctx.observer.finished(finished.report.status);
         Arc::new(finished)
@@ -559,12 +562,15 @@ fn truncate(text: &str, max_bytes: usize) -> String {
 
 /// Sends one sample: waits for a slot, then the timed exchange.
 async fn send_one(ctx: &Ctx, req: &Prepared, timeout: Duration, follow: bool) -> http::Outcome {
-    let _slot = ctx
-        .requests
+    let _slot = acquire_slot(ctx).await;
+    http::send(&ctx.client, req, timeout, follow).await
+}
+
+async fn acquire_slot(ctx: &Ctx) -> SemaphorePermit<'_> {
+    ctx.requests
         .acquire()
         .await
-        .expect("the request semaphore is never closed");
-    http::send(&ctx.client, req, timeout, follow).await
+        .expect("the request semaphore is never closed")
 }
 
 async fn run_check(
@@ -599,23 +605,38 @@ async fn run_check(
     let timeout = check.timeout.unwrap_or(ctx.settings.timeout);
     let record = ctx.settings.details > Details::None;
 
+    // A check starts when it gets its first request slot: one still waiting for a slot when the
+    // run stops (`--fail-fast`, Ctrl-C) has sent nothing and is reported skipped.
+    let mut first_slot = Some(acquire_slot(&ctx).await);
+    if ctx.control.is_stopped() {
+        return Finished {
+            report: CheckReport::skipped(&check.name, check.pos.line, ctx.control.reason()),
+            captures,
+        };
+    }
+
     let mut tally = Tally::new(n);
     if n == 1 {
         let retries = check.retries.unwrap_or(ctx.settings.retries);
         loop {
             let mut attempt = 0;
-            let outcome = loop {
-                let outcome = send_one(&ctx, &req, timeout, check.follow_redirects).await;
+            let (outcome, slot) = loop {
+                let slot = match first_slot.take() {
+                    Some(slot) => slot,
+                    None => acquire_slot(&ctx).await,
+                };
+                let outcome = http::send(&ctx.client, &req, timeout, check.follow_redirects).await;
                 let retry = match &outcome.result {
                     Err(_) => true,
                     Ok(r) => r.status >= 500 && !expect.status.allows(r.status),
                 };
                 if retry && attempt < retries && !ctx.control.is_stopped() {
+                    drop(slot);
                     attempt += 1;
                     tokio::time::sleep(retry_backoff(attempt)).await;
                     continue;
                 }
-                break outcome;
+                break (outcome, slot);
             };
             let sample = judge(check, &ctx, &req, &expect, outcome, record);
             if let Some(poll) = check.poll
@@ -623,13 +644,24 @@ async fn run_check(
                 && started.elapsed() + poll.every < poll.within
                 && !ctx.control.is_stopped()
             {
+                drop(slot);
                 tokio::time::sleep(poll.every).await;
                 continue;
             }
+            // Stop the run before this slot passes to a waiting check, or that check would start.
+            if ctx.settings.fail_fast
+                && !sample.ok()
+                && !check.optional
+                && check.expect.availability.unwrap_or(100.0) > 0.0
+            {
+                ctx.control.stop(FAIL_FAST_REASON);
+            }
+            drop(slot);
             tally.add(0, sample);
             break;
         }
     } else {
+        drop(first_slot);
         // A bounded stream: at most `limit` samples exist at once, whatever n is.
         let limit = check.concurrency.unwrap_or(ctx.settings.concurrency).clamp(1, n);
         let mut results = stream::iter(0..n)
