@@ -63,7 +63,7 @@ impl Redactor {
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
         let mut added = false;
         for form in encoded_forms(secret) {
-            if !secrets.iter().any(|s| *s == form) {
+            if !secrets.contains(&form) {
                 secrets.push(form);
                 added = true;
             }

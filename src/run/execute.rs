@@ -727,7 +727,7 @@ impl Tally {
         // The status and detail shown are those of the first failed sample, else the first sample.
         let prefer = |slot: &Option<(usize, _)>, failed_before: bool| match slot {
             None => true,
-            Some((j, _)) => (!ok && !failed_before) || ((!ok || failed_before) == !ok && i < *j),
+            Some((j, _)) => (!ok && !failed_before) || ((!ok || failed_before) != ok && i < *j),
         };
         let failed_before = self.first_failed.is_some();
         if prefer(&self.status, failed_before) {

@@ -151,12 +151,14 @@ impl MarkedEventReceiver for Receiver {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(value, ..) => {
-                if !self.node_starts(mark, Some(&value)) {
+                let is_key = self.node_starts(mark, Some(&value));
+                if !is_key {
                     self.value_ends();
                 }
             }
             Event::Alias(_) => {
-                if !self.node_starts(mark, None) {
+                let is_key = self.node_starts(mark, None);
+                if !is_key {
                     self.value_ends();
                 }
             }
