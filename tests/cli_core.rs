@@ -732,3 +732,84 @@ fn exit_3_on_an_unknown_environment() {
         .stderr_has("localhost");
     assert_eq!(server.requests(), 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Interruption
+
+/// Starts a run whose second check hangs at the server, signals it once that request arrived,
+/// and returns the exit code, stdout and the JSON report written.
+fn interrupt_with(signal: &str) -> (Option<i32>, String, String) {
+    let server = TestServer::start();
+    let ws = Workspace::suite(
+        r#"customer: x
+checks:
+  - name: quick
+    request: { path: /ok }
+  - name: stuck
+    request: { path: /barrier/never, query: { n: 99, timeout_ms: 15000 } }
+    needs: [quick]
+"#,
+    );
+    let report = ws.path().join("report.json");
+    let child = common::endpoint_check_std()
+        .current_dir(ws.path())
+        .args([
+            "--base-url",
+            &server.url(),
+            "-s",
+            "suites",
+            "--color",
+            "never",
+            "--json",
+        ])
+        .arg(&report)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn endpoint-check");
+    // Wait for the condition (the stuck request is at the server), not for a length of time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.hits("/barrier/never") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stuck request never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let killed = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().expect("wait for endpoint-check");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the run did not stop"
+    );
+    let written = std::fs::read_to_string(&report).unwrap_or_default();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        written,
+    )
+}
+
+#[test]
+fn sigint_exits_130_and_still_reports_what_finished() {
+    let (code, stdout, report) = interrupt_with("-INT");
+    assert_eq!(code, Some(130), "{stdout}");
+    assert!(stdout.contains("✓ quick ("), "{stdout}");
+    assert!(stdout.contains("- stuck (skipped: interrupted)"), "{stdout}");
+    assert!(stdout.contains("Interrupted by SIGINT"), "{stdout}");
+    let report = json_of(&report);
+    assert_eq!(report["suites"][0]["checks"][0]["status"], "passed");
+    assert_eq!(report["suites"][0]["checks"][1]["status"], "skipped");
+}
+
+#[test]
+fn sigterm_exits_143() {
+    let (code, stdout, _) = interrupt_with("-TERM");
+    assert_eq!(code, Some(143), "{stdout}");
+    assert!(stdout.contains("Interrupted by SIGTERM"), "{stdout}");
+}

@@ -522,24 +522,41 @@ impl Workspace {
 /// `CI`, color variables; `NO_PROXY` covering loopback.
 pub fn endpoint_check() -> Command {
     let mut cmd = Command::cargo_bin("endpoint-check").expect("the endpoint-check binary");
-    for (name, _) in std::env::vars_os() {
-        let Some(name) = name.to_str() else { continue };
-        let upper = name.to_ascii_uppercase();
-        if upper.starts_with("ENDPOINT_CHECK_")
-            || upper.starts_with("GITHUB_")
-            || upper.starts_with("VERCEL_")
-            || matches!(
-                upper.as_str(),
-                "CI" | "NO_COLOR" | "CLICOLOR_FORCE" | "CLICOLOR" | "API_TOKEN"
-            )
-        {
-            cmd.env_remove(name);
-        }
+    for name in host_variables() {
+        cmd.env_remove(name);
     }
     cmd.env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
         .timeout(Duration::from_secs(60));
     cmd
+}
+
+/// [`endpoint_check`] as a plain `std` command, for tests that must spawn it and signal it.
+pub fn endpoint_check_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("endpoint-check"));
+    for name in host_variables() {
+        cmd.env_remove(name);
+    }
+    cmd.env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    cmd
+}
+
+/// The variables of this process that could change a run's results.
+fn host_variables() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.to_str().map(str::to_string))
+        .filter(|name| {
+            let upper = name.to_ascii_uppercase();
+            upper.starts_with("ENDPOINT_CHECK_")
+                || upper.starts_with("GITHUB_")
+                || upper.starts_with("VERCEL_")
+                || matches!(
+                    upper.as_str(),
+                    "CI" | "NO_COLOR" | "CLICOLOR_FORCE" | "CLICOLOR" | "API_TOKEN"
+                )
+        })
+        .collect()
 }
 
 /// What a run printed and how it ended.
