@@ -160,17 +160,17 @@ pub async fn execute(
             .collect();
         per_suite.push((planned, futures));
     }
-    let mut reports = Vec::new();
-    for (planned, futures) in per_suite {
+    // Every suite at once: the checks of a later suite must not wait for an earlier suite to end.
+    futures::future::join_all(per_suite.into_iter().map(|(planned, futures)| async move {
         let finished = futures::future::join_all(futures).await;
-        reports.push(SuiteReport {
+        SuiteReport {
             customer: planned.suite.customer.clone(),
             title: planned.suite.title.clone(),
             file: planned.suite.file.clone(),
             checks: finished.iter().map(|f| f.report.clone()).collect(),
-        });
-    }
-    reports
+        }
+    }))
+    .await
 }
 
 /// The shared future of check `index`, built after those of its dependencies.
