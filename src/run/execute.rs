@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// How much of each exchange `-v` shows.
@@ -123,7 +123,7 @@ type Pending = Shared<BoxFuture<'static, Arc<Finished>>>;
 struct Ctx {
     client: reqwest::Client,
     settings: Settings,
-    requests: Semaphore,
+    requests: Arc<Semaphore>,
     control: Control,
     observer: Arc<dyn Observer>,
     redactor: Redactor,
@@ -142,7 +142,7 @@ pub async fn execute(
 ) -> Vec<SuiteReport> {
     let ctx = Arc::new(Ctx {
         client,
-        requests: Semaphore::new(settings.concurrency.max(1)),
+        requests: Arc::new(Semaphore::new(settings.concurrency.max(1))),
         settings,
         control,
         observer,
@@ -211,43 +211,79 @@ fn pending_for(
             }
             captures.extend(done.captures.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        let check = &planned.suite.checks[index];
         let skip = env_skip
             .or_else(|| blocked_by.map(|name| format!("needs {name:?}")))
             .or_else(|| ctx.control.is_stopped().then(|| ctx.control.reason()));
-        if let Some(reason) = skip {
-            let finished = Finished {
-                report: CheckReport::skipped(&check.name, check.pos.line, reason),
-                captures,
-            };
-            ctx.observer.finished(CheckStatus::Skipped);
-            return Arc::new(finished);
-        }
-        ctx.observer.started(&check.name);
-        let run = tokio::spawn(run_check(ctx.clone(), planned.clone(), index, captures.clone()));
-        let abort = ctx.control.abort.clone();
-        let finished = tokio::select! {
-            joined = run => match joined {
-                Ok(f) => f,
-                Err(e) => Finished {
-                    report: failed_report(check, format!("internal error: {e}")),
-                    captures,
-                },
-            },
-            _ = abort.cancelled() => Finished {
-                report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
-                captures,
+        let reason = match skip {
+            Some(reason) => reason,
+            None => match first_slot(&ctx).await {
+                Ok(slot) => return run_started(ctx, planned, index, captures, slot).await,
+                Err(reason) => reason,
             },
         };
-        if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
-            ctx.control.stop(FAIL_FAST_REASON);
-        }
-        ctx.observer.finished(finished.report.status);
-        Arc::new(finished)
+        let check = &planned.suite.checks[index];
+        ctx.observer.finished(CheckStatus::Skipped);
+        Arc::new(Finished {
+            report: CheckReport::skipped(&check.name, check.pos.line, reason),
+            captures,
+        })
     };
     let shared = task.boxed().shared();
     pending.insert(index, shared.clone());
     shared
+}
+
+/// A check starts when it gets its first request slot. The slot is asked for by the check's
+/// future, and those are polled in file order, so `-j 1` runs the checks one by one in that order.
+/// A check still waiting when the run stops (`--fail-fast`, Ctrl-C) sent nothing: `Err(reason)`.
+async fn first_slot(ctx: &Ctx) -> Result<OwnedSemaphorePermit, String> {
+    let abort = ctx.control.abort.clone();
+    let slot = tokio::select! {
+        permit = ctx.requests.clone().acquire_owned() => permit.ok(),
+        _ = abort.cancelled() => None,
+    };
+    match slot {
+        Some(slot) if !ctx.control.is_stopped() => Ok(slot),
+        _ => Err(ctx.control.reason()),
+    }
+}
+
+/// Runs a check that got its first request slot.
+async fn run_started(
+    ctx: Arc<Ctx>,
+    planned: Arc<PlannedSuite>,
+    index: usize,
+    captures: HashMap<String, Value>,
+    slot: OwnedSemaphorePermit,
+) -> Arc<Finished> {
+    let check = &planned.suite.checks[index];
+    ctx.observer.started(&check.name);
+    let run = tokio::spawn(run_check(
+        ctx.clone(),
+        planned.clone(),
+        index,
+        captures.clone(),
+        slot,
+    ));
+    let abort = ctx.control.abort.clone();
+    let finished = tokio::select! {
+        joined = run => match joined {
+            Ok(f) => f,
+            Err(e) => Finished {
+                report: failed_report(check, format!("internal error: {e}")),
+                captures,
+            },
+        },
+        _ = abort.cancelled() => Finished {
+            report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
+            captures,
+        },
+    };
+    if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
+        ctx.control.stop(FAIL_FAST_REASON);
+    }
+    ctx.observer.finished(finished.report.status);
+    Arc::new(finished)
 }
 
 fn failed_report(check: &Check, message: String) -> CheckReport {
@@ -566,9 +602,10 @@ async fn send_one(ctx: &Ctx, req: &Prepared, timeout: Duration, follow: bool) ->
     http::send(&ctx.client, req, timeout, follow).await
 }
 
-async fn acquire_slot(ctx: &Ctx) -> SemaphorePermit<'_> {
+async fn acquire_slot(ctx: &Ctx) -> OwnedSemaphorePermit {
     ctx.requests
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .expect("the request semaphore is never closed")
 }
@@ -578,6 +615,7 @@ async fn run_check(
     planned: Arc<PlannedSuite>,
     index: usize,
     captures: HashMap<String, Value>,
+    first_slot: OwnedSemaphorePermit,
 ) -> Finished {
     let check = &planned.suite.checks[index];
     let scope = Scope {
@@ -605,15 +643,7 @@ async fn run_check(
     let timeout = check.timeout.unwrap_or(ctx.settings.timeout);
     let record = ctx.settings.details > Details::None;
 
-    // A check starts when it gets its first request slot: one still waiting for a slot when the
-    // run stops (`--fail-fast`, Ctrl-C) has sent nothing and is reported skipped.
-    let mut first_slot = Some(acquire_slot(&ctx).await);
-    if ctx.control.is_stopped() {
-        return Finished {
-            report: CheckReport::skipped(&check.name, check.pos.line, ctx.control.reason()),
-            captures,
-        };
-    }
+    let mut first_slot = Some(first_slot);
 
     let mut tally = Tally::new(n);
     if n == 1 {
