@@ -813,3 +813,36 @@ fn sigterm_exits_143() {
     assert_eq!(code, Some(143), "{stdout}");
     assert!(stdout.contains("Interrupted by SIGTERM"), "{stdout}");
 }
+
+#[test]
+fn checks_of_different_suites_run_at_the_same_time() {
+    let server = TestServer::start();
+    let check = |customer: &str| {
+        format!(
+            "customer: {customer}\nchecks:\n  - name: meet\n    request: {{ path: /barrier/meet, query: {{ n: 2, timeout_ms: 10000 }} }}\n    expect:\n      json: {{ $.released_by: count }}\n"
+        )
+    };
+    let (a, b) = (check("a"), check("b"));
+    let ws = Workspace::new(&[("a.yaml", &a), ("b.yaml", &b)]);
+    let started = std::time::Instant::now();
+    ws.run(&server, &[]).code(0);
+    assert_eq!(server.max_in_flight(), 2);
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+}
+
+#[test]
+fn j1_sends_checks_one_by_one_in_file_order() {
+    let server = TestServer::start();
+    let mut yaml = String::from("customer: a\nchecks:\n");
+    for i in 0..8 {
+        yaml.push_str(&format!("  - name: a{i}\n    request: {{ path: /echo/a/{i} }}\n"));
+    }
+    let second = "customer: b\nchecks:\n  - name: b0\n    request: { path: /echo/b/0 }\n";
+    let ws = Workspace::new(&[("a.yaml", &yaml), ("b.yaml", second)]);
+    ws.run(&server, &["-j", "1"]).code(0);
+    let paths: Vec<String> = server.recorded().into_iter().map(|r| r.path).collect();
+    let mut expected: Vec<String> = (0..8).map(|i| format!("/echo/a/{i}")).collect();
+    expected.push("/echo/b/0".to_string());
+    assert_eq!(paths, expected);
+    assert_eq!(server.max_in_flight(), 1);
+}
