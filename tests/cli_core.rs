@@ -213,12 +213,16 @@ checks:
     environments: [production]
   - name: everywhere
     request: { path: /ok }
+  - name: after the production check
+    request: { path: /echo/after }
+    needs: [production only]
 "#,
     );
     let run = ws.run(&server, &[]);
     run.code(0)
         .skipped("production only", "not in this environment (runs in: production)")
-        .passed("everywhere");
+        .passed("everywhere")
+        .skipped("after the production check", r#"needs "production only""#);
     assert_eq!(server.requests(), 1);
 }
 
@@ -445,6 +449,27 @@ checks:
     assert_eq!(server.hits("/flaky/2/own"), 3);
     assert_eq!(server.hits("/flaky/1/none"), 1);
     assert_eq!(server.hits("/flaky/3/expected"), 1);
+}
+
+#[test]
+fn a_timeout_is_retried() {
+    let server = TestServer::builder()
+        .route_fn("/sometimes-slow", |_, hit| {
+            let reply = Reply::json(json!({"hit": hit}));
+            if hit == 1 {
+                reply.delay(std::time::Duration::from_secs(3))
+            } else {
+                reply
+            }
+        })
+        .start();
+    let ws = Workspace::suite(
+        "customer: x\nchecks:\n  - name: second try\n    request: { path: /sometimes-slow }\n    expect:\n      json: { $.hit: 2 }\n",
+    );
+    ws.run(&server, &["--timeout", "200ms", "--retries", "1"])
+        .code(0)
+        .passed("second try");
+    assert_eq!(server.hits("/sometimes-slow"), 2);
 }
 
 #[test]
@@ -703,6 +728,9 @@ fn exit_2_on_a_bad_flag() {
     ws.run(&server, &["-j", "0"]).code(2);
     ws.run(&server, &["--timeout", "soon"]).code(2);
     ws.run(&server, &["--no-such-flag"]).code(2);
+    ws.run(&server, &["-H", "no colon here"]).code(2);
+    ws.run(&server, &["--var", "no-equals-sign"]).code(2);
+    ws.run(&server, &["--format", "yaml"]).code(2);
     assert_eq!(server.requests(), 0);
 }
 
@@ -845,4 +873,53 @@ fn j1_sends_checks_one_by_one_in_file_order() {
     expected.push("/echo/b/0".to_string());
     assert_eq!(paths, expected);
     assert_eq!(server.max_in_flight(), 1);
+}
+
+#[test]
+fn a_redirect_loop_fails_instead_of_hanging() {
+    let server = TestServer::builder()
+        .route("/loop", Reply::status(302).header("location", "/loop"))
+        .start();
+    let ws = Workspace::suite(
+        "customer: x\nchecks:\n  - name: loop\n    request: { path: /loop }\n    follow_redirects: true\n",
+    );
+    let run = ws.run(&server, &[]);
+    run.code(1);
+    assert!(
+        run.lines_under("loop")[0].starts_with("too many redirects"),
+        "{}",
+        run.stdout
+    );
+    assert!(server.hits("/loop") <= 12, "{} requests", server.hits("/loop"));
+}
+
+#[test]
+fn a_303_turns_into_a_get_and_a_307_keeps_method_and_body() {
+    let server = TestServer::start();
+    let ws = Workspace::suite(
+        r#"customer: x
+defaults:
+  follow_redirects: true
+checks:
+  - name: see other
+    request:
+      method: POST
+      path: /redirect
+      query: { to: /echo/after-303, status: 303 }
+      json: { a: 1 }
+  - name: temporary
+    request:
+      method: POST
+      path: /redirect
+      query: { to: /echo/after-307, status: 307 }
+      json: { a: 1 }
+"#,
+    );
+    ws.run(&server, &[]).code(0);
+    let after_303 = &server.recorded_on("/echo/after-303")[0];
+    assert_eq!(after_303.method, "GET");
+    assert_eq!(after_303.body, "");
+    let after_307 = &server.recorded_on("/echo/after-307")[0];
+    assert_eq!(after_307.method, "POST");
+    assert_eq!(after_307.body, r#"{"a":1}"#);
 }

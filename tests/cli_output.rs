@@ -255,6 +255,34 @@ checks:
 }
 
 #[test]
+fn a_captured_secret_is_masked_and_other_values_are_not() {
+    let server = TestServer::builder()
+        .route(
+            "/login",
+            Reply::json(json!({"token": "captured-secret-4242", "region": "eu-west-9"})),
+        )
+        .start();
+    let ws = Workspace::suite(
+        r#"customer: secrets
+checks:
+  - name: login
+    request: { path: /login }
+    capture: { session_token: $.token, region: $.region }
+  - name: use it
+    request:
+      path: /echo/use
+      query: { t: "${session_token}", r: "${region}" }
+    expect: { status: 201 }
+"#,
+    );
+    let run = ws.run(&server, &["-vv"]);
+    run.code(1);
+    assert_masked(&run, &["captured-secret-4242"]);
+    // Only secret names are masked: the region is shown as it is.
+    run.stdout_has("r=eu-west-9");
+}
+
+#[test]
 fn a_secret_with_url_special_characters_is_masked_in_the_url_too() {
     // Tokens are often base64: `+`, `/` and `=` are percent-encoded in a query.
     let secret = "dG9rZW4+c2Vj/cmV0==";
@@ -342,6 +370,19 @@ fn list_honours_filters_and_an_unknown_environment_exits_3() {
     ]));
     run.code(0).stdout_has("SLA edges").stdout_lacks("GET /stream");
     Run::of(ws.cmd().args(["list", "nowhere", "-s", "suites"])).code(3);
+    // `list` never waits, even when asked to.
+    let started = std::time::Instant::now();
+    Run::of(ws.cmd().args([
+        "list",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--wait",
+        "30s",
+        "-s",
+        "suites",
+    ]))
+    .code(0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
     assert_eq!(server.requests(), 0);
 }
 
