@@ -63,23 +63,17 @@ impl Redactor {
             return;
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
-        if secrets.iter().any(|s| s == secret) {
-            return;
-        }
-        let json = serde_json::to_string(secret).unwrap_or_default();
-        let json = json.trim_matches('"');
-        for form in [
-            secret,
-            &percent_encode(secret, false),
-            &percent_encode(secret, true),
-            json,
-        ] {
-            if !form.is_empty() && !secrets.iter().any(|s| s == form) {
-                secrets.push(form.to_string());
+        let mut added = false;
+        for form in encoded_forms(secret) {
+            if !secrets.contains(&form) {
+                secrets.push(form);
+                added = true;
             }
         }
-        // Longest first, so a secret that contains another is masked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if added {
+            // Longest first, so a secret that contains another is masked whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
     }
 
     /// Masks every occurrence of every secret in `text`.
@@ -104,18 +98,36 @@ impl Redactor {
     }
 }
 
-/// Percent-encodes all but RFC 3986's unreserved characters; `form` writes spaces as `+`, as
-/// query strings do.
-fn percent_encode(text: &str, form: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
+/// A secret as written and as it reads once encoded: in a query (`application/x-www-form-urlencoded`,
+/// so the `+`, `/` and `=` of a base64 token become `%2B`, `%2F`, `%3D`), percent-encoded in a
+/// URL, and escaped in a JSON string.
+fn encoded_forms(secret: &str) -> Vec<String> {
+    let mut form = String::new();
+    let mut percent = String::new();
+    for b in secret.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-            b' ' if form => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => form.push(b as char),
+            b' ' => form.push('+'),
+            _ => form.push_str(&format!("%{b:02X}")),
+        }
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => percent.push(b as char),
+            _ => percent.push_str(&format!("%{b:02X}")),
         }
     }
-    out
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(secret)
+        .to_string();
+    let mut forms = vec![secret.to_string()];
+    for f in [form, percent, json] {
+        if !forms.contains(&f) {
+            forms.push(f);
+        }
+    }
+    forms
 }
 
 /// A writer that masks secrets. It holds bytes back until a newline (or `flush`), so a secret
@@ -182,6 +194,15 @@ mod tests {
             w.write_all(b"cr3t\nnext s3cr3t").unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "token=***\nnext ***");
+    }
+
+    #[test]
+    fn masks_a_secret_encoded_in_a_url_or_json() {
+        let r = Redactor::new();
+        r.add("dG9r+ZW4/c2V=");
+        r.add(r#"quo"te"#);
+        assert_eq!(r.mask("?t=dG9r%2BZW4%2Fc2V%3D&u=dG9r+ZW4/c2V="), "?t=***&u=***");
+        assert_eq!(r.mask(r#"{"p":"quo\"te"}"#), r#"{"p":"***"}"#);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// How much of each exchange `-v` shows.
@@ -102,6 +102,9 @@ impl Control {
     }
 }
 
+/// Why checks not yet started are skipped after a failure under `--fail-fast`.
+const FAIL_FAST_REASON: &str = "--fail-fast: an earlier check failed";
+
 /// What a finished check hands its dependents.
 struct Finished {
     report: CheckReport,
@@ -120,7 +123,7 @@ type Pending = Shared<BoxFuture<'static, Arc<Finished>>>;
 struct Ctx {
     client: reqwest::Client,
     settings: Settings,
-    requests: Semaphore,
+    requests: Arc<Semaphore>,
     control: Control,
     observer: Arc<dyn Observer>,
     redactor: Redactor,
@@ -139,7 +142,7 @@ pub async fn execute(
 ) -> Vec<SuiteReport> {
     let ctx = Arc::new(Ctx {
         client,
-        requests: Semaphore::new(settings.concurrency.max(1)),
+        requests: Arc::new(Semaphore::new(settings.concurrency.max(1))),
         settings,
         control,
         observer,
@@ -157,17 +160,17 @@ pub async fn execute(
             .collect();
         per_suite.push((planned, futures));
     }
-    let mut reports = Vec::new();
-    for (planned, futures) in per_suite {
+    // Every suite at once: the checks of a later suite must not wait for an earlier suite to end.
+    futures::future::join_all(per_suite.into_iter().map(|(planned, futures)| async move {
         let finished = futures::future::join_all(futures).await;
-        reports.push(SuiteReport {
+        SuiteReport {
             customer: planned.suite.customer.clone(),
             title: planned.suite.title.clone(),
             file: planned.suite.file.clone(),
             checks: finished.iter().map(|f| f.report.clone()).collect(),
-        });
-    }
-    reports
+        }
+    }))
+    .await
 }
 
 /// The shared future of check `index`, built after those of its dependencies.
@@ -208,43 +211,79 @@ fn pending_for(
             }
             captures.extend(done.captures.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        let check = &planned.suite.checks[index];
         let skip = env_skip
             .or_else(|| blocked_by.map(|name| format!("needs {name:?}")))
             .or_else(|| ctx.control.is_stopped().then(|| ctx.control.reason()));
-        if let Some(reason) = skip {
-            let finished = Finished {
-                report: CheckReport::skipped(&check.name, check.pos.line, reason),
-                captures,
-            };
-            ctx.observer.finished(&check.name, CheckStatus::Skipped);
-            return Arc::new(finished);
-        }
-        ctx.observer.started(&check.name);
-        let run = tokio::spawn(run_check(ctx.clone(), planned.clone(), index, captures.clone()));
-        let abort = ctx.control.abort.clone();
-        let finished = tokio::select! {
-            joined = run => match joined {
-                Ok(f) => f,
-                Err(e) => Finished {
-                    report: failed_report(check, format!("internal error: {e}")),
-                    captures,
-                },
-            },
-            _ = abort.cancelled() => Finished {
-                report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
-                captures,
+        let reason = match skip {
+            Some(reason) => reason,
+            None => match first_slot(&ctx).await {
+                Ok(slot) => return run_started(ctx, planned, index, captures, slot).await,
+                Err(reason) => reason,
             },
         };
-        if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
-            ctx.control.stop("--fail-fast: an earlier check failed");
-        }
-        ctx.observer.finished(&check.name, finished.report.status);
-        Arc::new(finished)
+        let check = &planned.suite.checks[index];
+        ctx.observer.finished(&check.name, CheckStatus::Skipped);
+        Arc::new(Finished {
+            report: CheckReport::skipped(&check.name, check.pos.line, reason),
+            captures,
+        })
     };
     let shared = task.boxed().shared();
     pending.insert(index, shared.clone());
     shared
+}
+
+/// A check starts when it gets its first request slot. The slot is asked for by the check's
+/// future, and those are polled in file order, so `-j 1` runs the checks one by one in that order.
+/// A check still waiting when the run stops (`--fail-fast`, Ctrl-C) sent nothing: `Err(reason)`.
+async fn first_slot(ctx: &Ctx) -> Result<OwnedSemaphorePermit, String> {
+    let abort = ctx.control.abort.clone();
+    let slot = tokio::select! {
+        permit = ctx.requests.clone().acquire_owned() => permit.ok(),
+        _ = abort.cancelled() => None,
+    };
+    match slot {
+        Some(slot) if !ctx.control.is_stopped() => Ok(slot),
+        _ => Err(ctx.control.reason()),
+    }
+}
+
+/// Runs a check that got its first request slot.
+async fn run_started(
+    ctx: Arc<Ctx>,
+    planned: Arc<PlannedSuite>,
+    index: usize,
+    captures: HashMap<String, Value>,
+    slot: OwnedSemaphorePermit,
+) -> Arc<Finished> {
+    let check = &planned.suite.checks[index];
+    ctx.observer.started(&check.name);
+    let run = tokio::spawn(run_check(
+        ctx.clone(),
+        planned.clone(),
+        index,
+        captures.clone(),
+        slot,
+    ));
+    let abort = ctx.control.abort.clone();
+    let finished = tokio::select! {
+        joined = run => match joined {
+            Ok(f) => f,
+            Err(e) => Finished {
+                report: failed_report(check, format!("internal error: {e}")),
+                captures,
+            },
+        },
+        _ = abort.cancelled() => Finished {
+            report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
+            captures,
+        },
+    };
+    if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
+        ctx.control.stop(FAIL_FAST_REASON);
+    }
+    ctx.observer.finished(&check.name, finished.report.status);
+    Arc::new(finished)
 }
 
 fn failed_report(check: &Check, message: String) -> CheckReport {
@@ -565,12 +604,16 @@ fn truncate(text: &str, max_bytes: usize) -> String {
 
 /// Sends one sample: waits for a slot, then the timed exchange.
 async fn send_one(ctx: &Ctx, req: &Prepared, timeout: Duration, follow: bool) -> http::Outcome {
-    let _slot = ctx
-        .requests
-        .acquire()
-        .await
-        .expect("the request semaphore is never closed");
+    let _slot = acquire_slot(ctx).await;
     http::send(&ctx.client, req, timeout, follow).await
+}
+
+async fn acquire_slot(ctx: &Ctx) -> OwnedSemaphorePermit {
+    ctx.requests
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the request semaphore is never closed")
 }
 
 async fn run_check(
@@ -578,6 +621,7 @@ async fn run_check(
     planned: Arc<PlannedSuite>,
     index: usize,
     captures: HashMap<String, Value>,
+    first_slot: OwnedSemaphorePermit,
 ) -> Finished {
     let check = &planned.suite.checks[index];
     let scope = Scope {
@@ -605,23 +649,30 @@ async fn run_check(
     let timeout = check.timeout.unwrap_or(ctx.settings.timeout);
     let record = ctx.settings.details > Details::None;
 
+    let mut first_slot = Some(first_slot);
+
     let mut tally = Tally::new(n);
     if n == 1 {
         let retries = check.retries.unwrap_or(ctx.settings.retries);
         loop {
             let mut attempt = 0;
-            let outcome = loop {
-                let outcome = send_one(&ctx, &req, timeout, check.follow_redirects).await;
+            let (outcome, slot) = loop {
+                let slot = match first_slot.take() {
+                    Some(slot) => slot,
+                    None => acquire_slot(&ctx).await,
+                };
+                let outcome = http::send(&ctx.client, &req, timeout, check.follow_redirects).await;
                 let retry = match &outcome.result {
                     Err(_) => true,
                     Ok(r) => r.status >= 500 && !expect.status.allows(r.status),
                 };
                 if retry && attempt < retries && !ctx.control.is_stopped() {
+                    drop(slot);
                     attempt += 1;
                     tokio::time::sleep(retry_backoff(attempt)).await;
                     continue;
                 }
-                break outcome;
+                break (outcome, slot);
             };
             let sample = judge(check, &ctx, &req, &expect, outcome, record);
             if let Some(poll) = check.poll
@@ -629,13 +680,24 @@ async fn run_check(
                 && started.elapsed() + poll.every < poll.within
                 && !ctx.control.is_stopped()
             {
+                drop(slot);
                 tokio::time::sleep(poll.every).await;
                 continue;
             }
+            // Stop the run before this slot passes to a waiting check, or that check would start.
+            if ctx.settings.fail_fast
+                && !sample.ok()
+                && !check.optional
+                && check.expect.availability.unwrap_or(100.0) > 0.0
+            {
+                ctx.control.stop(FAIL_FAST_REASON);
+            }
+            drop(slot);
             tally.add(0, sample);
             break;
         }
     } else {
+        drop(first_slot);
         // A bounded stream: at most `limit` samples exist at once, whatever n is.
         let limit = check.concurrency.unwrap_or(ctx.settings.concurrency).clamp(1, n);
         let mut results = stream::iter(0..n)

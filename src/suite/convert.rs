@@ -913,10 +913,9 @@ fn link_dependencies(ctx: &mut Ctx, checks: &mut [Check], names: &HashMap<String
             }
         }
     }
-    #[allow(clippy::needless_range_loop)] // `ctx.error` and `checks[i]` both need the index.
-    for i in 0..checks.len() {
+    for (i, check) in checks.iter_mut().enumerate() {
         let mut deps = BTreeSet::new();
-        for (j, name) in checks[i].needs.clone().into_iter().enumerate() {
+        for (j, name) in check.needs.clone().into_iter().enumerate() {
             match names.get(&name) {
                 Some(&k) if k == i => ctx.error(
                     &["checks".into(), Seg::Index(i), "needs".into(), Seg::Index(j)],
@@ -936,7 +935,7 @@ fn link_dependencies(ctx: &mut Ctx, checks: &mut [Check], names: &HashMap<String
                 }
             }
         }
-        for t in &checks[i].templates {
+        for t in &check.templates {
             for (var, _) in crate::vars::references(&t.text) {
                 if let Some(&k) = captured_by.get(&var)
                     && k != i
@@ -945,7 +944,7 @@ fn link_dependencies(ctx: &mut Ctx, checks: &mut [Check], names: &HashMap<String
                 }
             }
         }
-        checks[i].depends_on = deps.into_iter().collect();
+        check.depends_on = deps.into_iter().collect();
     }
     if let Some(cycle) = find_cycle(checks) {
         let names: Vec<String> = cycle.iter().map(|&i| format!("{:?}", checks[i].name)).collect();

@@ -150,8 +150,18 @@ impl Receiver {
 impl MarkedEventReceiver for Receiver {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
-            Event::Scalar(value, ..) if !self.node_starts(mark, Some(&value)) => self.value_ends(),
-            Event::Alias(_) if !self.node_starts(mark, None) => self.value_ends(),
+            Event::Scalar(value, ..) => {
+                let is_key = self.node_starts(mark, Some(&value));
+                if !is_key {
+                    self.value_ends();
+                }
+            }
+            Event::Alias(_) => {
+                let is_key = self.node_starts(mark, None);
+                if !is_key {
+                    self.value_ends();
+                }
+            }
             Event::MappingStart(..) => {
                 // A complex (non-scalar) key is unusual in suites; it is indexed as "".
                 let is_key = self.node_starts_unrecorded(mark);
