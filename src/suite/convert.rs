@@ -925,7 +925,8 @@ fn link_dependencies(ctx: &mut Ctx, checks: &mut [Check], names: &HashMap<String
                     deps.insert(k);
                 }
                 None => {
-                    let hint = closest(&name, names.keys().map(String::as_str))
+                    let own = check.name.as_str();
+                    let hint = closest(&name, names.keys().map(String::as_str).filter(|n| *n != own))
                         .map(|b| format!("; did you mean {b:?}?"))
                         .unwrap_or_default();
                     ctx.error(

@@ -169,12 +169,14 @@ pub fn closest<'a>(word: &str, options: impl IntoIterator<Item = &'a str>) -> Op
 /// unknown field gets the closest valid one and the list of valid fields.
 pub fn yaml_error(e: &serde_yaml::Error, file: &str) -> SuiteError {
     let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-    let full = e.to_string();
-    let message = match full.rfind(" at line ") {
-        Some(i) => &full[..i],
-        None => full.as_str(),
-    };
-    SuiteError::new(file, line, column, explain_unknown_field(message))
+    // The position moves to the front; any other position in the text (`while parsing a
+    // mapping at line 3 column 5`) is context worth keeping.
+    let mut message = e.to_string();
+    let here = format!(" at line {line} column {column}");
+    if let Some(i) = message.find(&here) {
+        message.replace_range(i..i + here.len(), "");
+    }
+    SuiteError::new(file, line, column, explain_unknown_field(&message))
 }
 
 /// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" to name the likely field.
