@@ -29,13 +29,16 @@ pub async fn main(cli: Cli, signals: Signals, redactor: Redactor) -> Code {
         Some(Command::Serve(args)) => serve(args, &signals, &redactor).await,
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "endpoint-check",
-                &mut std::io::stdout(),
-            );
-            Ok(Code::Success)
+            // Into a buffer first: clap_complete panics when stdout fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "endpoint-check", &mut script);
+            let mut out = std::io::stdout();
+            match out.write_all(&script).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Error::Io(format!("writing the completions: {e}")))
+                }
+                _ => Ok(Code::Success),
+            }
         }
     };
     match outcome {
@@ -188,7 +191,11 @@ async fn run_checks(
         .unwrap_or_else(|| "Endpoint Checks".to_string());
 
     if mode == Mode::List {
-        list(&target, &prepared.plan, &mut out).map_err(|e| Error::Io(e.to_string()))?;
+        // A reader that went away (`| head`) is not an error, as for reports.
+        match list(&target, &prepared.plan, &mut out) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(Error::Io(e.to_string())),
+            _ => {}
+        }
         return Ok(Code::Success);
     }
 
