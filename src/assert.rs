@@ -462,6 +462,30 @@ pub fn fmt_ms(ms: f64) -> String {
     }
 }
 
+/// A header value is text, so a number or boolean written in YAML (`x-limit: 100`) is compared
+/// with it as text; a number matches by value (`1.5` matches `1.50`).
+fn header_matcher(matcher: &Matcher, found: Option<&str>) -> Matcher {
+    let as_text = |v: &Value| match v {
+        Value::Number(n) => match found {
+            Some(f) if f.trim().parse::<f64>().ok() == n.as_f64() => Value::String(f.to_string()),
+            _ => Value::String(n.to_string()),
+        },
+        Value::Bool(b) => Value::String(b.to_string()),
+        other => other.clone(),
+    };
+    let ops = matcher
+        .ops
+        .iter()
+        .map(|op| match op {
+            Op::Eq(v) => Op::Eq(as_text(v)),
+            Op::Ne(v) => Op::Ne(as_text(v)),
+            Op::OneOf(vs) => Op::OneOf(vs.iter().map(as_text).collect()),
+            other => other.clone(),
+        })
+        .collect();
+    Matcher { ops }
+}
+
 /// Judges one sample. Returns every failure, each with expected and found.
 pub fn check_sample(expect: &SampleExpect, response: &Response) -> Vec<String> {
     let mut failures = Vec::new();
@@ -482,7 +506,9 @@ pub fn check_sample(expect: &SampleExpect, response: &Response) -> Vec<String> {
         ));
     }
     for (name, matcher) in &expect.headers {
-        let found = response.header(name).map(|v| Value::String(v.to_string()));
+        let text = response.header(name);
+        let found = text.map(|v| Value::String(v.to_string()));
+        let matcher = header_matcher(matcher, text);
         failures.extend(matcher.check(&format!("header {name}"), found.as_ref()));
     }
     if !expect.json.is_empty() {
@@ -582,6 +608,38 @@ mod tests {
             Some(json!(10))
         );
         assert!(JsonQuery::parse("$.a[").is_err());
+    }
+
+    #[test]
+    fn header_values_compare_as_text() {
+        let response = Response {
+            status: 200,
+            headers: vec![
+                ("x-limit".into(), "100".into()),
+                ("x-cache".into(), "true".into()),
+            ],
+            ..Response::default()
+        };
+        let expect = |name: &str, m: Matcher| SampleExpect {
+            status: StatusExpect::Codes(vec![200]),
+            headers: vec![(name.to_string(), m)],
+            ..SampleExpect::default()
+        };
+        for ok in [
+            expect("x-limit", Matcher::equals(json!(100))),
+            expect("x-limit", Matcher::equals(json!(100.0))),
+            expect("x-limit", Matcher::equals(json!("100"))),
+            expect("x-limit", m(vec![Op::OneOf(vec![json!(50), json!(100)])])),
+            expect("x-limit", m(vec![Op::Ne(json!(99))])),
+            expect("x-cache", Matcher::equals(json!(true))),
+        ] {
+            assert!(check_sample(&ok, &response).is_empty());
+        }
+        assert_eq!(
+            check_sample(&expect("x-limit", Matcher::equals(json!(99))), &response),
+            vec![r#"header x-limit: expected "99", found "100""#]
+        );
+        assert!(!check_sample(&expect("x-limit", m(vec![Op::Ne(json!(100))])), &response).is_empty());
     }
 
     #[test]
