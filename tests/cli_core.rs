@@ -490,6 +490,23 @@ checks:
 }
 
 #[test]
+fn samples_flag_leaves_a_polled_check_polling() {
+    let server = TestServer::start();
+    let ws = Workspace::suite(
+        r#"customer: poll
+checks:
+  - name: job done
+    request: { path: /job/9 }
+    poll: { every: 20ms, for: 10s }
+    expect:
+      json: { $.state: done }
+"#,
+    );
+    ws.run(&server, &["--samples", "10"]).code(0).passed("job done");
+    assert_eq!(server.hits("/job/9"), 3);
+}
+
+#[test]
 fn poll_judges_the_last_answer_when_time_runs_out() {
     let server = TestServer::start();
     let ws = Workspace::suite(

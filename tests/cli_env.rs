@@ -803,3 +803,30 @@ fn environment_headers_reach_the_server_and_dash_h_overrides_them() {
     assert_eq!(request.header("x-extra"), vec!["2"], "{request:?}");
     assert_eq!(request.header("x-from-var"), vec!["fallback"]);
 }
+
+#[test]
+fn bypass_secret_stays_on_the_preview_origin() {
+    let preview = TestServer::ok();
+    let elsewhere = TestServer::ok();
+    let ws = Workspace::new();
+    // Replace the ping suite with one check on the preview and one absolute URL elsewhere.
+    std::fs::write(
+        ws.suites().join("ping.yaml"),
+        format!(
+            "customer: ping\nchecks:\n  - name: on the preview\n    request: {{ path: /ping }}\n  - name: elsewhere\n    request: {{ url: \"{}/ping\" }}\n",
+            elsewhere.url()
+        ),
+    )
+    .unwrap();
+    let mut cmd = ws.cmd(&["preview"]);
+    cmd.env("VERCEL_BRANCH_URL", preview.host())
+        .env("VERCEL_AUTOMATION_BYPASS_SECRET", BYPASS);
+    let out = run(cmd);
+    out.expect_code(0);
+    let on_preview = &preview.requests()[0];
+    assert_eq!(on_preview.header("x-vercel-protection-bypass"), vec![BYPASS]);
+    let other = &elsewhere.requests()[0];
+    assert!(other.header("x-vercel-protection-bypass").is_empty(), "{other:?}");
+    // A non-secret environment header still goes everywhere.
+    assert_eq!(other.header("x-vercel-set-bypass-cookie"), vec!["true"]);
+}

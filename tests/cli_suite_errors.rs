@@ -413,3 +413,18 @@ checks:
         .stderr_has("suites/api.yaml:3:")
         .stderr_has("dependency cycle");
 }
+
+#[test]
+fn poll_and_samples_together() {
+    suite_error(
+        r#"customer: x
+checks:
+  - name: job
+    request: { path: /ok }
+    samples: 5
+    poll: { every: 10ms, for: 1s }
+"#,
+        6,
+        &["`poll` and `samples` do not mix"],
+    );
+}

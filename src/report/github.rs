@@ -99,15 +99,6 @@ pub fn annotations_in(report: &RunReport, cwd: Option<&Path>) -> String {
     out
 }
 
-/// A duration as the human output shows it: `43 ms` under a second, `2.31 s` from there.
-fn human_duration(ms: f64) -> String {
-    if ms.round() < 1000.0 {
-        format!("{} ms", ms.round() as u64)
-    } else {
-        format!("{:.2} s", ms / 1000.0)
-    }
-}
-
 /// Escapes text for one Markdown table cell: Markdown punctuation is backslash-escaped, `|`
 /// included (so it does not split the cell), `&`, `<` and `>` become entities (so nothing is read
 /// as HTML), line breaks become `<br>` and other control characters spaces.
@@ -145,9 +136,9 @@ fn details(c: &CheckReport) -> String {
             let _ = write!(
                 sla,
                 ", p50 {}, p95 {}, p99 {}",
-                human_duration(l.p50),
-                human_duration(l.p95),
-                human_duration(l.p99)
+                crate::assert::fmt_ms(l.p50),
+                crate::assert::fmt_ms(l.p95),
+                crate::assert::fmt_ms(l.p99)
             );
         }
         parts.push(cell(&sla));
@@ -205,7 +196,7 @@ pub fn step_summary(report: &RunReport) -> String {
         cell(&report.environment),
         cell(&report.base_url),
         cell(&report.base_url_source),
-        human_duration(report.duration_ms)
+        crate::assert::fmt_ms(report.duration_ms)
     );
     out.push('\n');
     out.push_str("| Customer | Check | Status | Duration | Details |\n");
@@ -213,7 +204,7 @@ pub fn step_summary(report: &RunReport) -> String {
     for suite in &report.suites {
         for c in &suite.checks {
             let duration = match c.duration_ms {
-                Some(ms) if c.status != CheckStatus::Skipped => human_duration(ms),
+                Some(ms) if c.status != CheckStatus::Skipped => crate::assert::fmt_ms(ms),
                 _ => String::new(),
             };
             let _ = writeln!(
@@ -279,7 +270,6 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(human_duration(43.4), "43 ms");
-        assert_eq!(human_duration(2310.2), "2.31 s");
+        assert_eq!(crate::assert::fmt_ms(43.4), "43 ms");
     }
 }

@@ -365,8 +365,16 @@ fn prepare(check: &Check, scope: &Scope) -> Result<Prepared, String> {
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         headers.push((name.to_string(), value));
     };
+    // A secret the environment adds (the Vercel bypass secret) goes to the environment's own
+    // origin only, never to a check's absolute `url:` elsewhere.
+    let base_origin = reqwest::Url::parse(&scope.ctx.settings.base_url)
+        .map(|u| u.origin())
+        .ok();
+    let same_origin = base_origin.as_ref() == Some(&url.origin());
     for (k, v) in &scope.ctx.settings.environment_headers {
-        set(k, v.clone());
+        if same_origin || !is_secret_header(k) {
+            set(k, v.clone());
+        }
     }
     for (k, v) in &rq.headers {
         set(k, scope.expand(v)?);
@@ -640,7 +648,8 @@ async fn run_check(
             };
         }
     };
-    let samples = if is_idempotent(&check.request.method) {
+    // `--samples` is for SLA figures; a polled check waits for a state and is sent as written.
+    let samples = if is_idempotent(&check.request.method) && check.poll.is_none() {
         ctx.settings.samples.or(check.samples)
     } else {
         check.samples

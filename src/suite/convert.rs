@@ -595,6 +595,12 @@ fn convert_check(
     if rc.samples == Some(0) {
         ctx.error(&path(at, &["samples".into()]), "`samples` must be at least 1");
     }
+    if rc.poll.is_some() && rc.samples.is_some_and(|n| n > 1) {
+        ctx.error(
+            &path(at, &["poll".into()]),
+            "`poll` and `samples` do not mix: polling waits for one answer to pass, sampling judges many",
+        );
+    }
     if rc.concurrency == Some(0) {
         ctx.error(
             &path(at, &["concurrency".into()]),
