@@ -241,16 +241,25 @@ async fn run_checks(
         },
     };
     let control = Control::new();
+    let progress = Arc::new(Progress::new(prepared.plan.check_count()));
     let watcher = {
-        let (control, signals) = (control.clone(), signals.clone());
+        let (control, signals, progress) = (control.clone(), signals.clone(), progress.clone());
+        let redactor = redactor.clone();
         tokio::spawn(async move {
             signals.wait().await;
-            control.stop("interrupted");
+            control.interrupt();
+            // Say what happens now, and that a second signal quits at once (interrupt.rs).
+            progress.suspend(|| {
+                let _ = writeln!(
+                    redactor.writer(std::io::stderr()),
+                    "interrupted: no new request starts; requests in flight get {} to finish (interrupt again to quit now)",
+                    crate::assert::fmt_duration(INTERRUPT_GRACE)
+                );
+            });
             tokio::time::sleep(INTERRUPT_GRACE).await;
             control.abort();
         })
     };
-    let progress = Arc::new(Progress::new(prepared.plan.check_count()));
     let started = Instant::now();
     let suites = run::execute(
         prepared.plan,

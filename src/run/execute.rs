@@ -63,10 +63,12 @@ pub trait Observer: Send + Sync {
 pub struct Silent;
 impl Observer for Silent {}
 
-/// Stopping a run: `stop` lets no new check start; `abort` cuts off checks in flight.
+/// Stopping a run: `stop` lets no new check start; `interrupt` also lets no new request go out,
+/// not even one of a check already running; `abort` cuts off checks in flight.
 #[derive(Clone, Default)]
 pub struct Control {
     stop: CancellationToken,
+    halt: CancellationToken,
     abort: CancellationToken,
     reason: Arc<Mutex<Option<String>>>,
 }
@@ -83,14 +85,26 @@ impl Control {
         self.stop.cancel();
     }
 
+    /// A signal: no new check starts and no new request is sent (a retry, the next `poll` or
+    /// the next sample of a check already running included); requests in flight may finish.
+    pub fn interrupt(&self) {
+        self.stop("interrupted");
+        self.halt.cancel();
+    }
+
     /// Cuts off the checks in flight (they are reported skipped: interrupted).
     pub fn abort(&self) {
-        self.stop("interrupted");
+        self.interrupt();
         self.abort.cancel();
     }
 
     pub fn is_stopped(&self) -> bool {
         self.stop.is_cancelled()
+    }
+
+    /// True once no new request may be sent.
+    pub fn is_halted(&self) -> bool {
+        self.halt.is_cancelled()
     }
 
     fn reason(&self) -> String {
@@ -237,10 +251,10 @@ fn pending_for(
 /// future, and those are polled in file order, so `-j 1` runs the checks one by one in that order.
 /// A check still waiting when the run stops (`--fail-fast`, Ctrl-C) sent nothing: `Err(reason)`.
 async fn first_slot(ctx: &Ctx) -> Result<OwnedSemaphorePermit, String> {
-    let abort = ctx.control.abort.clone();
+    let halt = ctx.control.halt.clone();
     let slot = tokio::select! {
         permit = ctx.requests.clone().acquire_owned() => permit.ok(),
-        _ = abort.cancelled() => None,
+        _ = halt.cancelled() => None,
     };
     match slot {
         Some(slot) if !ctx.control.is_stopped() => Ok(slot),
@@ -258,7 +272,7 @@ async fn run_started(
 ) -> Arc<Finished> {
     let check = &planned.suite.checks[index];
     ctx.observer.started(&check.name);
-    let run = tokio::spawn(run_check(
+    let mut run = tokio::spawn(run_check(
         ctx.clone(),
         planned.clone(),
         index,
@@ -267,17 +281,21 @@ async fn run_started(
     ));
     let abort = ctx.control.abort.clone();
     let finished = tokio::select! {
-        joined = run => match joined {
+        joined = &mut run => match joined {
             Ok(f) => f,
             Err(e) => Finished {
                 report: failed_report(check, format!("internal error: {e}")),
                 captures,
             },
         },
-        _ = abort.cancelled() => Finished {
-            report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
-            captures,
-        },
+        _ = abort.cancelled() => {
+            // Dropping the handle would leave the task running: cut its requests for real.
+            run.abort();
+            Finished {
+                report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
+                captures,
+            }
+        }
     };
     if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
         ctx.control.stop(FAIL_FAST_REASON);
@@ -610,18 +628,23 @@ fn truncate(text: &str, max_bytes: usize) -> String {
     format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
-/// Sends one sample: waits for a slot, then the timed exchange.
-async fn send_one(ctx: &Ctx, req: &Prepared, timeout: Duration, follow: bool) -> http::Outcome {
-    let _slot = acquire_slot(ctx).await;
-    http::send(&ctx.client, req, timeout, follow).await
+/// Sends one sample: waits for a slot, then the timed exchange. `None` when the run was
+/// interrupted before the request went out.
+async fn send_one(ctx: &Ctx, req: &Prepared, timeout: Duration, follow: bool) -> Option<http::Outcome> {
+    let _slot = acquire_slot(ctx).await?;
+    Some(http::send(&ctx.client, req, timeout, follow).await)
 }
 
-async fn acquire_slot(ctx: &Ctx) -> OwnedSemaphorePermit {
-    ctx.requests
-        .clone()
-        .acquire_owned()
-        .await
-        .expect("the request semaphore is never closed")
+/// A request slot, or `None` once the run is interrupted: after a signal no new request goes
+/// out (spec 1), not even one that was already waiting for its slot.
+async fn acquire_slot(ctx: &Ctx) -> Option<OwnedSemaphorePermit> {
+    tokio::select! {
+        biased;
+        _ = ctx.control.halt.cancelled() => None,
+        slot = ctx.requests.clone().acquire_owned() => {
+            Some(slot.expect("the request semaphore is never closed"))
+        }
+    }
 }
 
 async fn run_check(
@@ -663,12 +686,19 @@ async fn run_check(
     let mut tally = Tally::new(n);
     if n == 1 {
         let retries = check.retries.unwrap_or(ctx.settings.retries);
+        // The last answer judged, for `poll`: it stands if a signal comes before the next one.
+        let mut judged = None;
         loop {
             let mut attempt = 0;
-            let (outcome, slot) = loop {
+            let mut last = None;
+            let sent = loop {
                 let slot = match first_slot.take() {
                     Some(slot) => slot,
-                    None => acquire_slot(&ctx).await,
+                    None => match acquire_slot(&ctx).await {
+                        Some(slot) => slot,
+                        // Interrupted during a retry's backoff: the last attempt stands.
+                        None => break last.map(|outcome| (outcome, None)),
+                    },
                 };
                 let outcome = http::send(&ctx.client, &req, timeout, check.follow_redirects).await;
                 let retry = match &outcome.result {
@@ -678,10 +708,18 @@ async fn run_check(
                 if retry && attempt < retries && !ctx.control.is_stopped() {
                     drop(slot);
                     attempt += 1;
+                    last = Some(outcome);
                     tokio::time::sleep(retry_backoff(attempt)).await;
                     continue;
                 }
-                break (outcome, slot);
+                break Some((outcome, Some(slot)));
+            };
+            let Some((outcome, slot)) = sent else {
+                // Interrupted before the next `poll` request went out.
+                if let Some(sample) = judged {
+                    tally.add(0, sample);
+                }
+                break;
             };
             let sample = judge(check, &ctx, &req, &expect, outcome, record);
             if let Some(poll) = check.poll
@@ -690,6 +728,7 @@ async fn run_check(
                 && !ctx.control.is_stopped()
             {
                 drop(slot);
+                judged = Some(sample);
                 tokio::time::sleep(poll.every).await;
                 continue;
             }
@@ -713,17 +752,23 @@ async fn run_check(
             .map(|i| {
                 let (ctx, req, expect) = (&ctx, &req, &expect);
                 async move {
-                    let outcome = send_one(ctx, req, timeout, check.follow_redirects).await;
-                    (i, judge(check, ctx, req, expect, outcome, record))
+                    let outcome = send_one(ctx, req, timeout, check.follow_redirects).await?;
+                    Some((i, judge(check, ctx, req, expect, outcome, record)))
                 }
             })
             .buffer_unordered(limit);
-        while let Some((i, sample)) = results.next().await {
-            tally.add(i, sample);
-            if ctx.control.is_stopped() && ctx.control.reason() == "interrupted" {
-                break;
+        // After a signal the samples in flight may finish; the others end at once, unsent.
+        while let Some(next) = results.next().await {
+            if let Some((i, sample)) = next {
+                tally.add(i, sample);
             }
         }
+    }
+    if tally.sent == 0 && ctx.control.is_halted() {
+        return Finished {
+            report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
+            captures,
+        };
     }
     tally.finish(check, &ctx, &req, samples.is_some(), started.elapsed(), captures)
 }
