@@ -117,6 +117,7 @@ async fn exchange(
         if let Some(body) = &current.body {
             builder = builder.body(body.clone());
         }
+        check_host(&current.url)?;
         let mut response = builder.send().await.map_err(|e| describe_error(&e))?;
         ttfb.get_or_insert_with(|| started.elapsed());
         let status = response.status();
@@ -181,6 +182,29 @@ fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> P
         headers,
         body: if to_get { None } else { current.body.clone() },
     }
+}
+
+/// Refuses a host name DNS cannot carry (a label over 63 characters, a name over 253) before a
+/// resolver or a proxy is asked anything: such a lookup can only fail, and whether it would leave
+/// the machine first is up to the system's resolver.
+fn check_host(url: &Url) -> Result<(), String> {
+    let Some(name) = url.domain() else {
+        return Ok(());
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if let Some(label) = name.split('.').find(|l| l.len() > 63) {
+        return Err(format!(
+            "DNS lookup failed: invalid host name: a label of {} characters (DNS allows 63 characters at most); no lookup was made",
+            label.len()
+        ));
+    }
+    if name.len() > 253 {
+        return Err(format!(
+            "DNS lookup failed: invalid host name: {} characters (DNS allows 253 at most); no lookup was made",
+            name.len()
+        ));
+    }
+    Ok(())
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -266,6 +290,9 @@ fn describe_error(e: &reqwest::Error) -> String {
         "TLS failure"
     } else if lower.contains("reset") {
         "connection reset"
+    } else if lower.contains(" parsed") || lower.contains("message head is too large") {
+        // hyper: `invalid HTTP version parsed`, `invalid HTTP status-code parsed`, …
+        "invalid HTTP response"
     } else if e.is_connect() {
         "connection failed"
     } else if e.is_builder() {
@@ -295,4 +322,29 @@ pub fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap, String> {
         map.insert(n, v);
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_dns_cannot_carry_are_refused_before_any_lookup() {
+        let long_label = Url::parse(&format!("http://{}.invalid/", "a".repeat(64))).unwrap();
+        let err = check_host(&long_label).unwrap_err();
+        assert!(
+            err.contains("64 characters") && err.contains("no lookup"),
+            "{err}"
+        );
+        let long_name = Url::parse(&format!("http://{}x/", "abcdefghi.".repeat(26))).unwrap();
+        assert!(check_host(&long_name).unwrap_err().contains("253"));
+        for ok in [
+            format!("http://{}.example/", "a".repeat(63)),
+            "http://127.0.0.1:8080/".to_string(),
+            "http://[::1]/".to_string(),
+            "http://localhost./".to_string(),
+        ] {
+            assert_eq!(check_host(&Url::parse(&ok).unwrap()), Ok(()), "{ok}");
+        }
+    }
 }
