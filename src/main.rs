@@ -12,7 +12,7 @@ fn main() -> ExitCode {
             redactor.add(value);
         }
     }
-    install_panic_hook(redactor.clone());
+    endpoint_check::redact::install_panic_hook(redactor.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -39,12 +39,4 @@ fn main() -> ExitCode {
     // Requests still in flight after an interruption must not hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     code.into()
-}
-
-/// A panic is a bug, but its message still goes through the redactor.
-fn install_panic_hook(redactor: Redactor) {
-    std::panic::set_hook(Box::new(move |info| {
-        let text = format!("endpoint-check crashed (a bug; please report it): {info}");
-        eprintln!("{}", redactor.mask(&text));
-    }));
 }

@@ -170,6 +170,15 @@ impl<W: Write> Drop for RedactingWriter<W> {
     }
 }
 
+/// Makes every panic message go through `redactor` (a panic is a bug, but its message may quote
+/// a URL, a header or a body). Installed by `main` before anything else runs.
+pub fn install_panic_hook(redactor: Redactor) {
+    std::panic::set_hook(Box::new(move |info| {
+        let text = format!("endpoint-check crashed (a bug; please report it): {info}");
+        eprintln!("{}", redactor.mask(&text));
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
