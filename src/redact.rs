@@ -122,12 +122,38 @@ fn encoded_forms(secret: &str) -> Vec<String> {
         .unwrap_or(secret)
         .to_string();
     let mut forms = vec![secret.to_string()];
-    for f in [form, percent, json] {
+    let url_parser = URL_PARSER_SETS.iter().map(|set| url_parser_encode(secret, set));
+    for f in [form, percent, json].into_iter().chain(url_parser) {
         if !forms.contains(&f) {
             forms.push(f);
         }
     }
     forms
+}
+
+/// The extra bytes each of the URL parser's percent-encode sets holds (WHATWG URL, as the `url`
+/// crate applies them): fragment, path, query, query of a special scheme, userinfo. The parser
+/// leaves most punctuation alone, so a secret in a path shows half-encoded (`a b/c` → `a%20b/c`),
+/// a form neither full encoding above matches.
+const URL_PARSER_SETS: &[&[u8]] = &[
+    b" \"<>`",
+    b" \"<>`#?{}",
+    b" \"#<>",
+    b" \"#<>'",
+    b" \"<>`#?{}/:;=@[\\]^|",
+];
+
+/// Percent-encodes control and non-ASCII bytes and those in `set`, as the URL parser does.
+fn url_parser_encode(text: &str, set: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if !(0x20..0x7F).contains(&b) || set.contains(&b) {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
 }
 
 /// A writer that masks secrets. It holds bytes back until a newline (or `flush`), so a secret
@@ -221,6 +247,27 @@ mod tests {
         assert_eq!(r.mask("?k=p%40ss+word%22x"), "?k=***");
         assert_eq!(r.mask("/p%40ss%20word%22x/"), "/***/");
         assert_eq!(r.mask(r#"{"k":"p@ss word\"x"}"#), r#"{"k":"***"}"#);
+    }
+
+    #[test]
+    fn masks_the_half_encoded_forms_the_url_parser_writes() {
+        let r = Redactor::new();
+        let secret = "Zm9v+YmFy/YmF6 cXV4==";
+        r.add(secret);
+        for text in [
+            "Zm9v+YmFy/YmF6%20cXV4==",
+            "Zm9v%2BYmFy%2FYmF6+cXV4%3D%3D",
+            "Zm9v%2BYmFy%2FYmF6%20cXV4%3D%3D",
+        ] {
+            assert_eq!(r.mask(text), "***", "{text}");
+        }
+        let url = reqwest::Url::parse(&format!("http://h/p/{secret}?q={secret}#{secret}")).unwrap();
+        assert_eq!(r.mask(url.as_str()), "http://h/p/***?q=***#***");
+        let mut with_user = reqwest::Url::parse("http://h/").unwrap();
+        with_user.set_username("u").unwrap();
+        with_user.set_password(Some("pa ss/w:rd")).unwrap();
+        r.add("pa ss/w:rd");
+        assert_eq!(r.mask(with_user.as_str()), "http://u:***@h/");
     }
 
     #[test]
