@@ -58,7 +58,7 @@ pub(crate) fn round_percent(p: f64) -> f64 {
     (p * 10_000.0).round() / 10_000.0
 }
 
-fn round_stats(s: &LatencyStats) -> LatencyStats {
+pub(crate) fn round_stats(s: &LatencyStats) -> LatencyStats {
     LatencyStats {
         min: round_ms(s.min),
         p50: round_ms(s.p50),

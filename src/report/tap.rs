@@ -34,7 +34,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json::{round_ms, round_percent};
+use super::json::{round_ms, round_percent, round_stats};
 use super::{CheckReport, CheckStatus, Interruption, LatencyStats, RunReport};
 
 /// One line of text: control characters (line breaks included) become spaces.
@@ -98,14 +98,7 @@ fn diagnostic(out: &mut dyn Write, file: &str, c: &CheckReport, severity: &'stat
     let sla = c.sampled.then(|| Sla {
         samples: c.samples,
         availability: c.availability.map(round_percent),
-        latency_ms: c.latency_ms.map(|s| LatencyStats {
-            min: round_ms(s.min),
-            p50: round_ms(s.p50),
-            p90: round_ms(s.p90),
-            p95: round_ms(s.p95),
-            p99: round_ms(s.p99),
-            max: round_ms(s.max),
-        }),
+        latency_ms: c.latency_ms.as_ref().map(round_stats),
     });
     let diag = Diagnostic {
         message,
