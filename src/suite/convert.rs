@@ -175,13 +175,27 @@ pub(super) fn parse_suite(
             "suite file is empty: it needs `customer` and `checks`",
         )]);
     }
+    // Indexed first: the index also stops at absurd nesting, which serde_yaml (libyaml) would
+    // take quadratic time to reject.
+    let positions = Positions::index(text);
+    if let Some(pos) = positions.too_deep {
+        return Err(vec![SuiteError::new(
+            file,
+            pos.line,
+            pos.column,
+            format!(
+                "YAML nested more than {} levels deep",
+                super::positions::MAX_DEPTH
+            ),
+        )]);
+    }
     let raw: RawSuite = match serde_yaml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => return Err(vec![yaml_error(&e, file)]),
     };
     let mut ctx = Ctx {
         file,
-        positions: Positions::index(text),
+        positions,
         errors: Vec::new(),
     };
     let suite = convert_suite(&mut ctx, raw, path_on_disk, known_environments);

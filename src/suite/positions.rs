@@ -33,20 +33,58 @@ pub struct Pos {
     pub column: usize,
 }
 
+/// Nesting deeper than this (collections inside collections) is refused before serde_yaml sees
+/// the text. libyaml's scanner does work proportional to the flow nesting depth for every token,
+/// so a file of 100 000 `[` alone takes a minute to reject, and a 10 MiB one would take days.
+/// serde_yaml refuses more than 128 levels anyway, only after scanning all of it.
+pub const MAX_DEPTH: usize = 128;
+
 /// Path → position of the node's key (for a mapping entry) or the item (for a sequence item).
 #[derive(Debug, Default)]
 pub struct Positions {
     map: HashMap<Vec<Seg>, Pos>,
+    /// Where the nesting first went deeper than [`MAX_DEPTH`], if it did; indexing stops there.
+    pub too_deep: Option<Pos>,
 }
 
 impl Positions {
-    /// Indexes `text`; a document the event parser rejects yields an empty index (serde_yaml has
-    /// already reported the error with its own position in that case).
+    /// Indexes `text`; a document the event parser rejects yields the index of what came before
+    /// the error (serde_yaml reports the error with its own position in that case). Stops at the
+    /// first node nested deeper than [`MAX_DEPTH`], so its cost is linear in the text.
     pub fn index(text: &str) -> Positions {
         let mut recv = Receiver::default();
         let mut parser = Parser::new_from_str(text);
-        let _ = parser.load(&mut recv, false);
-        Positions { map: recv.map }
+        let mut too_deep = None;
+        loop {
+            match parser.next_token() {
+                Ok((Event::StreamEnd | Event::DocumentEnd, _)) => break,
+                Ok((ev, mark)) => {
+                    recv.on_event(ev, mark);
+                    if recv.stack.len() > MAX_DEPTH {
+                        too_deep = Some(Pos {
+                            line: mark.line(),
+                            column: mark.col() + 1,
+                        });
+                        break;
+                    }
+                }
+                Err(e) => {
+                    // yaml-rust2's scanner gives up by itself at 256 nested flow collections,
+                    // possibly before the parser has handed the 129th level over.
+                    if e.info() == "recursion limit exceeded" {
+                        too_deep = Some(Pos {
+                            line: e.marker().line(),
+                            column: e.marker().col() + 1,
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        Positions {
+            map: recv.map,
+            too_deep,
+        }
     }
 
     /// The position of `path`, or of its nearest ancestor that has one, or 1:1.
