@@ -191,7 +191,13 @@ pub(super) fn parse_suite(
     }
     let raw: RawSuite = match serde_yaml::from_str(text) {
         Ok(raw) => raw,
-        Err(e) => return Err(vec![yaml_error(&e, file)]),
+        Err(e) => {
+            // serde_yaml deserializes the events read before a syntax error and reports that
+            // error only once they run out, so a shape error the broken syntax caused (`missing
+            // field `request``) would hide it. The syntax error is the cause: report it instead.
+            let e = serde_yaml::from_str::<serde::de::IgnoredAny>(text).err().unwrap_or(e);
+            return Err(vec![yaml_error(&e, file)]);
+        }
     };
     let mut ctx = Ctx {
         file,
