@@ -196,7 +196,23 @@ pub(super) fn parse_suite(
             // error only once they run out, so a shape error the broken syntax caused (`missing
             // field `request``) would hide it. The syntax error is the cause: report it instead.
             let e = serde_yaml::from_str::<serde::de::IgnoredAny>(text).err().unwrap_or(e);
-            return Err(vec![yaml_error(&e, file)]);
+            let mut error = yaml_error(&e, file);
+            if error.message.contains("duplicate field `") || error.message.contains("duplicate entry ") {
+                // Reported at the start of the mapping; point at the repeated key instead.
+                let from = Pos {
+                    line: error.line,
+                    column: error.column,
+                };
+                let name = error
+                    .message
+                    .split('`')
+                    .nth(1)
+                    .or_else(|| error.message.split('"').nth(1));
+                if let Some(p) = positions.duplicate_key(from, name) {
+                    (error.line, error.column) = (p.line, p.column);
+                }
+            }
+            return Err(vec![error]);
         }
     };
     let mut ctx = Ctx {

@@ -45,6 +45,8 @@ pub struct Positions {
     map: HashMap<Vec<Seg>, Pos>,
     /// Where the nesting first went deeper than [`MAX_DEPTH`], if it did; indexing stops there.
     pub too_deep: Option<Pos>,
+    /// Every key that repeats an earlier key of the same mapping, in document order.
+    duplicates: Vec<(String, Pos)>,
 }
 
 impl Positions {
@@ -84,7 +86,24 @@ impl Positions {
         Positions {
             map: recv.map,
             too_deep,
+            duplicates: recv.duplicates,
         }
+    }
+
+    /// The first key at or after `from` that repeats a key of its mapping, preferring one named
+    /// `name`. serde_yaml reports a duplicate key at the start of its mapping, not at the repeat.
+    pub fn duplicate_key(&self, from: Pos, name: Option<&str>) -> Option<Pos> {
+        let after = |p: &Pos| (p.line, p.column) >= (from.line, from.column);
+        let mut candidates = self.duplicates.iter().filter(|(_, p)| after(p));
+        match name {
+            Some(n) => self
+                .duplicates
+                .iter()
+                .find(|(k, p)| k == n && after(p))
+                .or_else(|| candidates.next()),
+            None => candidates.next(),
+        }
+        .map(|(_, p)| *p)
     }
 
     /// The position of `path`, or of its nearest ancestor that has one, or 1:1.
@@ -114,6 +133,7 @@ struct Receiver {
     stack: Vec<Frame>,
     path: Vec<Seg>,
     map: HashMap<Vec<Seg>, Pos>,
+    duplicates: Vec<(String, Pos)>,
 }
 
 impl Receiver {
@@ -134,8 +154,12 @@ impl Receiver {
                 // a reader sees it begin (`- name: x` starts at `name`).
                 self.map.entry(self.path.clone()).or_insert(pos);
                 let mut path = self.path.clone();
-                path.push(Seg::Key(k));
-                self.map.entry(path).or_insert(pos);
+                path.push(Seg::Key(k.clone()));
+                if self.map.contains_key(&path) {
+                    self.duplicates.push((k, pos));
+                } else {
+                    self.map.insert(path, pos);
+                }
                 if let Some(Frame::Map { next_is_key, .. }) = self.stack.last_mut() {
                     *next_is_key = false;
                 }
