@@ -197,6 +197,12 @@ pub(super) fn parse_suite(
             // field `request``) would hide it. The syntax error is the cause: report it instead.
             let e = serde_yaml::from_str::<serde::de::IgnoredAny>(text).err().unwrap_or(e);
             let mut error = yaml_error(&e, file);
+            if let (None, Some(p)) = (e.location(), positions.second_document) {
+                // serde_yaml gives no position for a second document.
+                if error.message.starts_with("a second YAML document") {
+                    (error.line, error.column) = (p.line, p.column);
+                }
+            }
             if error.message.contains("duplicate field `") || error.message.contains("duplicate entry ") {
                 // Reported at the start of the mapping; point at the repeated key instead.
                 let from = Pos {

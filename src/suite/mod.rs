@@ -176,7 +176,35 @@ pub fn yaml_error(e: &serde_yaml::Error, file: &str) -> SuiteError {
     if let Some(i) = message.find(&here) {
         message.replace_range(i..i + here.len(), "");
     }
-    SuiteError::new(file, line, column, explain_unknown_field(&message))
+    SuiteError::new(file, line, column, explain_unknown_field(&in_user_terms(&message)))
+}
+
+/// serde_yaml's words in the user's: YAML kinds instead of Rust types (`expected struct
+/// RawRequest`, `expected u32`), and what a limit that was hit is about.
+fn in_user_terms(message: &str) -> String {
+    match message {
+        "repetition limit exceeded" => {
+            return "YAML aliases (`*name`) expand to too much data (repetition limit exceeded)".into();
+        }
+        "recursion limit exceeded" => return "YAML nested too deeply (recursion limit exceeded)".into(),
+        "deserializing from YAML containing more than one document is not supported" => {
+            return "a second YAML document starts here; the file must hold one".into();
+        }
+        _ => {}
+    }
+    let mut out = message
+        .replace("expected u32", "expected a whole number from 0 to 4294967295")
+        .replace("expected usize", "expected a whole number")
+        .replace("expected f64", "expected a number");
+    const STRUCT: &str = "expected struct ";
+    while let Some(i) = out.find(STRUCT) {
+        let name = &out[i + STRUCT.len()..];
+        let end = name
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(name.len());
+        out.replace_range(i..i + STRUCT.len() + end, "expected a map");
+    }
+    out
 }
 
 /// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" to name the likely field.

@@ -45,6 +45,8 @@ pub struct Positions {
     map: HashMap<Vec<Seg>, Pos>,
     /// Where the nesting first went deeper than [`MAX_DEPTH`], if it did; indexing stops there.
     pub too_deep: Option<Pos>,
+    /// Where a second YAML document starts, if one does.
+    pub second_document: Option<Pos>,
     /// Every key that repeats an earlier key of the same mapping, in document order.
     duplicates: Vec<(String, Pos)>,
 }
@@ -57,9 +59,19 @@ impl Positions {
         let mut recv = Receiver::default();
         let mut parser = Parser::new_from_str(text);
         let mut too_deep = None;
+        let mut second_document = None;
         loop {
             match parser.next_token() {
-                Ok((Event::StreamEnd | Event::DocumentEnd, _)) => break,
+                Ok((Event::StreamEnd, _)) => break,
+                Ok((Event::DocumentEnd, _)) => {
+                    if let Ok((Event::DocumentStart, mark)) = parser.next_token() {
+                        second_document = Some(Pos {
+                            line: mark.line(),
+                            column: mark.col() + 1,
+                        });
+                    }
+                    break;
+                }
                 Ok((ev, mark)) => {
                     recv.on_event(ev, mark);
                     if recv.stack.len() > MAX_DEPTH {
@@ -86,6 +98,7 @@ impl Positions {
         Positions {
             map: recv.map,
             too_deep,
+            second_document,
             duplicates: recv.duplicates,
         }
     }
