@@ -285,6 +285,15 @@ fn yaml_to_json(ctx: &mut Ctx, at: &[Seg], v: &Value) -> serde_json::Value {
     }
 }
 
+/// The regex crate's syntax errors span several lines (the pattern, a caret, then `error: …`);
+/// a suite error is one `FILE:LINE:COLUMN: message` line, so keep the last, which says what is
+/// wrong.
+fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
+}
+
 fn duration(ctx: &mut Ctx, at: &[Seg], v: &Value) -> Option<Duration> {
     match crate::duration::from_yaml(v) {
         Ok(d) => Some(d),
@@ -577,7 +586,7 @@ fn convert_check(
                             None
                         }
                         Err(e) => {
-                            ctx.error(&here, format!("invalid regex {re:?}: {e}"));
+                            ctx.error(&here, format!("invalid regex {re:?}: {}", regex_error(&e)));
                             None
                         }
                     },
@@ -706,7 +715,14 @@ fn convert_expect(ctx: &mut Ctx, at: &[Seg], raw: &RawExpect, templates: &mut Ve
             {
                 Some(c) if (100..=599).contains(&c) => Some(c as u16),
                 _ => {
-                    ctx.error(&here, format!("invalid status {} (a code 100-599, a list of codes, or a class \"1xx\"..\"5xx\")", serde_yaml::to_string(v).unwrap_or_default().trim()));
+                    // A map or a list printed as YAML reads like a code (`code: 200`); name its kind.
+                    let found = match v {
+                        Value::Mapping(_) | Value::Sequence(_) | Value::Tagged(_) => {
+                            format!(": found {}", yaml_kind(v))
+                        }
+                        _ => format!(" {}", serde_yaml::to_string(v).unwrap_or_default().trim()),
+                    };
+                    ctx.error(&here, format!("invalid status{found} (a code 100-599, a list of codes, or a class \"1xx\"..\"5xx\")"));
                     None
                 }
             }
@@ -874,7 +890,7 @@ fn matcher(ctx: &mut Ctx, at: &[Seg], v: &Value, templates: &mut Vec<TemplateSit
                     match Regex::new(src) {
                         Ok(re) => Op::Matches(src.to_string(), Some(re)),
                         Err(e) => {
-                            ctx.error(&here, format!("invalid regex {src:?}: {e}"));
+                            ctx.error(&here, format!("invalid regex {src:?}: {}", regex_error(&e)));
                             continue;
                         }
                     }
