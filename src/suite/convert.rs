@@ -195,7 +195,9 @@ pub(super) fn parse_suite(
             // serde_yaml deserializes the events read before a syntax error and reports that
             // error only once they run out, so a shape error the broken syntax caused (`missing
             // field `request``) would hide it. The syntax error is the cause: report it instead.
-            let e = serde_yaml::from_str::<serde::de::IgnoredAny>(text).err().unwrap_or(e);
+            let e = serde_yaml::from_str::<serde::de::IgnoredAny>(text)
+                .err()
+                .unwrap_or(e);
             let mut error = yaml_error(&e, file);
             if let (None, Some(p)) = (e.location(), positions.second_document) {
                 // serde_yaml gives no position for a second document.

@@ -176,7 +176,12 @@ pub fn yaml_error(e: &serde_yaml::Error, file: &str) -> SuiteError {
     if let Some(i) = message.find(&here) {
         message.replace_range(i..i + here.len(), "");
     }
-    SuiteError::new(file, line, column, explain_unknown_field(&in_user_terms(&message)))
+    SuiteError::new(
+        file,
+        line,
+        column,
+        explain_unknown_field(&in_user_terms(&message)),
+    )
 }
 
 /// serde_yaml's words in the user's: YAML kinds instead of Rust types (`expected struct
