@@ -346,7 +346,16 @@ pub fn load_file(path: &Path, known_environments: &[String]) -> Result<Suite, Ve
             meta.len()
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    // The size on disk says nothing for a pipe or a device (`/dev/zero`, `/dev/stdin`): never
+    // read more than the limit allows.
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SUITE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_SUITE_BYTES {
+        return Err(fail("suite file is over the 10 MiB limit".to_string()));
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
