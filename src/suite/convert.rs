@@ -1029,33 +1029,33 @@ fn find_cycle(checks: &[Check]) -> Option<Vec<usize>> {
         Open,
         Done,
     }
-    fn visit(i: usize, checks: &[Check], marks: &mut [Mark], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
-        marks[i] = Mark::Open;
-        stack.push(i);
-        for &d in &checks[i].depends_on {
+    let mut marks = vec![Mark::New; checks.len()];
+    for root in 0..checks.len() {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        // Depth-first with an explicit stack of (check, next dependency to look at): a chain of
+        // `needs` is as long as the file allows, far deeper than recursion can go.
+        marks[root] = Mark::Open;
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (i, next) = *top;
+            top.1 += 1;
+            let Some(&d) = checks[i].depends_on.get(next) else {
+                marks[i] = Mark::Done;
+                stack.pop();
+                continue;
+            };
             match marks[d] {
                 Mark::Open => {
-                    let start = stack.iter().position(|&s| s == d).unwrap_or(0);
-                    return Some(stack[start..].to_vec());
+                    let start = stack.iter().position(|&(s, _)| s == d).unwrap_or(0);
+                    return Some(stack[start..].iter().map(|&(s, _)| s).collect());
                 }
                 Mark::New => {
-                    if let Some(c) = visit(d, checks, marks, stack) {
-                        return Some(c);
-                    }
+                    marks[d] = Mark::Open;
+                    stack.push((d, 0));
                 }
                 Mark::Done => {}
-            }
-        }
-        stack.pop();
-        marks[i] = Mark::Done;
-        None
-    }
-    let mut marks = vec![Mark::New; checks.len()];
-    for i in 0..checks.len() {
-        if marks[i] == Mark::New {
-            let mut stack = Vec::new();
-            if let Some(c) = visit(i, checks, &mut marks, &mut stack) {
-                return Some(c);
             }
         }
     }
