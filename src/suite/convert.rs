@@ -101,33 +101,34 @@ impl RawExpect {
             return own.unwrap_or_default();
         };
         let own = own.unwrap_or_default();
-        let merge = |base: &Mapping, over: Mapping| {
-            let mut m = base.clone();
-            for (k, v) in over {
-                // Header names are case-insensitive: the check's `Content-Type` replaces a default `content-type`.
-                if let Some(name) = k.as_str() {
-                    let existing: Vec<Value> = m
-                        .keys()
-                        .filter(|key| key.as_str().is_some_and(|s| s.eq_ignore_ascii_case(name)))
-                        .cloned()
-                        .collect();
-                    for e in existing {
-                        m.remove(&e);
-                    }
-                }
-                m.insert(k, v);
-            }
-            m
-        };
         RawExpect {
             status: own.status.or_else(|| d.status.clone()),
             latency: own.latency.or_else(|| d.latency.clone()),
             availability: own.availability.or(d.availability),
-            headers: merge(&d.headers, own.headers),
-            json: merge(&d.json, own.json),
+            headers: merge_map(&d.headers, own.headers, true),
+            json: merge_map(&d.json, own.json, false),
             body: own.body.or_else(|| d.body.clone()),
         }
     }
+}
+
+/// `over` on top of `base`, key by key, the later entry winning. With `fold_case`, keys that differ
+/// only in ASCII case are one key: header names, so a check's `Content-Type` replaces a default
+/// `content-type`. JSONPath keys are compared exactly. Linear: a suite can hold many entries.
+fn merge_map(base: &Mapping, over: Mapping, fold_case: bool) -> Mapping {
+    let key_of = |k: &Value| match k.as_str() {
+        Some(s) if fold_case => Value::String(s.to_ascii_lowercase()),
+        _ => k.clone(),
+    };
+    let mut slots: Vec<Option<(Value, Value)>> = Vec::new();
+    let mut slot_of: HashMap<Value, usize> = HashMap::new();
+    for (k, v) in base.iter().map(|(k, v)| (k.clone(), v.clone())).chain(over) {
+        if let Some(earlier) = slot_of.insert(key_of(&k), slots.len()) {
+            slots[earlier] = None;
+        }
+        slots.push(Some((k, v)));
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// Collects errors for one file.
@@ -465,11 +466,16 @@ fn convert_check(
         );
     }
     let own_headers = string_map(ctx, &path(&rq_at, &["headers".into()]), &r.headers, "header");
-    let mut headers: Vec<(String, String)> = Vec::new();
+    // Merged by case-insensitive name, later wins, in one pass (a check may carry many headers).
+    let mut slots: Vec<Option<(String, String)>> = Vec::new();
+    let mut slot_of: HashMap<String, usize> = HashMap::new();
     for (k, v) in default_headers.iter().chain(own_headers.iter()) {
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(k));
-        headers.push((k.clone(), v.clone()));
+        if let Some(earlier) = slot_of.insert(k.to_ascii_lowercase(), slots.len()) {
+            slots[earlier] = None;
+        }
+        slots.push(Some((k.clone(), v.clone())));
     }
+    let headers: Vec<(String, String)> = slots.into_iter().flatten().collect();
     for (k, v) in &headers {
         if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
             ctx.error(
@@ -624,8 +630,9 @@ fn convert_check(
 
     // The rest.
     let mut tags: Vec<String> = suite_tags.to_vec();
+    let mut seen: BTreeSet<String> = tags.iter().cloned().collect();
     for t in rc.tags {
-        if !tags.contains(&t) {
+        if seen.insert(t.clone()) {
             tags.push(t);
         }
     }
