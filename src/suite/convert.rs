@@ -323,6 +323,36 @@ fn convert_suite(
     if raw.checks.is_empty() {
         ctx.error(&["checks".into()], "`checks` must hold at least one check");
     }
+    let from_defaults = raw.defaults.headers.len()
+        + raw
+            .defaults
+            .expect
+            .as_ref()
+            .map_or(0, |e| e.headers.len() + e.json.len());
+    let inherited = raw.tags.len() + from_defaults;
+    let copies = inherited.saturating_mul(raw.checks.len());
+    if copies > MAX_INHERITED_COPIES {
+        let at = if from_defaults >= raw.tags.len() {
+            "defaults"
+        } else {
+            "tags"
+        };
+        ctx.error(
+            &[at.into()],
+            format!(
+                "{} checks each inherit {inherited} suite tags and `defaults` entries: {copies} copies, \
+                 over the limit of {MAX_INHERITED_COPIES}; set them on the checks that need them, or split the suite",
+                raw.checks.len()
+            ),
+        );
+        return Suite {
+            file: ctx.file.to_string(),
+            title: raw.customer.clone(),
+            customer: raw.customer,
+            variables: Vec::new(),
+            checks: Vec::new(),
+        };
+    }
     let variables: Vec<Variable> = string_map(ctx, &["variables".into()], &raw.variables, "variable")
         .into_iter()
         .map(|(name, template)| {

@@ -14,6 +14,11 @@ use std::time::Duration;
 /// A suite file over this size is refused before parsing (spec 2).
 pub const MAX_SUITE_BYTES: u64 = 10 * 1024 * 1024;
 
+/// Every check gets its own copy of the suite's `tags` and of `defaults` (headers and `expect`
+/// maps): at most this many copies per suite (checks x inherited entries), so a file of a few
+/// hundred kilobytes cannot expand into gigabytes and minutes of work, as an alias bomb would.
+pub const MAX_INHERITED_COPIES: usize = 100_000;
+
 /// One customer's suite.
 #[derive(Debug, Clone)]
 pub struct Suite {
