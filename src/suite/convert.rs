@@ -136,6 +136,9 @@ struct Ctx<'a> {
     file: &'a str,
     positions: Positions,
     errors: Vec<SuiteError>,
+    /// Did-you-mean suggestions left for this file: each compares against a list the file may
+    /// make long, so a file with thousands of unknown names must not compute thousands.
+    hints_left: usize,
 }
 
 type Path_ = Vec<Seg>;
@@ -155,6 +158,12 @@ impl Ctx<'_> {
 
     fn pos(&self, at: &[Seg]) -> Pos {
         self.positions.of(at)
+    }
+
+    /// [`closest`], while this file's budget of suggestions lasts.
+    fn closest<'o>(&mut self, word: &str, options: impl IntoIterator<Item = &'o str>) -> Option<&'o str> {
+        self.hints_left = self.hints_left.checked_sub(1)?;
+        closest(word, options)
     }
 }
 
@@ -228,6 +237,7 @@ pub(super) fn parse_suite(
         file,
         positions,
         errors: Vec::new(),
+        hints_left: 20,
     };
     let suite = convert_suite(&mut ctx, raw, path_on_disk, known_environments);
     if ctx.errors.is_empty() {
@@ -636,7 +646,8 @@ fn convert_check(
                         }
                     },
                     (Some(other), _) => {
-                        let hint = closest(other, ["header", "regex", "json"])
+                        let hint = ctx
+                            .closest(other, ["header", "regex", "json"])
                             .map(|b| format!("; did you mean `{b}`?"))
                             .unwrap_or_default();
                         ctx.error(&here, format!("unknown capture source `{other}` (use a JSONPath, `header:` or `regex:`){hint}"));
@@ -669,7 +680,8 @@ fn convert_check(
     if let Some(envs) = &rc.environments {
         for (j, e) in envs.iter().enumerate() {
             if !known_envs.contains(e) {
-                let hint = closest(e, known_envs.iter().map(String::as_str))
+                let hint = ctx
+                    .closest(e, known_envs.iter().map(String::as_str))
                     .map(|b| format!("; did you mean `{b}`?"))
                     .unwrap_or_default();
                 ctx.error(
@@ -802,7 +814,8 @@ fn convert_expect(ctx: &mut Ctx, at: &[Seg], raw: &RawExpect, templates: &mut Ve
                         "p99" => &mut expect.latency_limits.p99,
                         "max" => &mut expect.latency_limits.max,
                         other => {
-                            let hint = closest(other, ["p50", "p90", "p95", "p99", "max"])
+                            let hint = ctx
+                                .closest(other, ["p50", "p90", "p95", "p99", "max"])
                                 .map(|b| format!("; did you mean `{b}`?"))
                                 .unwrap_or_default();
                             ctx.error(
@@ -972,7 +985,8 @@ fn matcher(ctx: &mut Ctx, at: &[Seg], v: &Value, templates: &mut Vec<TemplateSit
                 }
             },
             other => {
-                let hint = closest(other, OPERATORS.iter().copied())
+                let hint = ctx
+                    .closest(other, OPERATORS.iter().copied())
                     .map(|b| format!("; did you mean `{b}`?"))
                     .unwrap_or_default();
                 ctx.error(
@@ -1029,7 +1043,8 @@ fn link_dependencies(ctx: &mut Ctx, checks: &mut [Check], names: &HashMap<String
                 }
                 None => {
                     let own = check.name.as_str();
-                    let hint = closest(&name, names.keys().map(String::as_str).filter(|n| *n != own))
+                    let hint = ctx
+                        .closest(&name, names.keys().map(String::as_str).filter(|n| *n != own))
                         .map(|b| format!("; did you mean {b:?}?"))
                         .unwrap_or_default();
                     ctx.error(

@@ -155,18 +155,27 @@ pub fn yaml_kind(v: &serde_yaml::Value) -> &'static str {
 }
 
 /// The closest of `options` to `word`, when one is close enough to be a likely typo.
+///
+/// The work is bounded whatever a suite holds (a typo is in a short word; a list of check names
+/// can be long): no suggestion for a word over 64 characters or among more than 1 000 options, and
+/// options whose length alone rules them out are skipped. Ties go to the first in sort order.
 pub fn closest<'a>(word: &str, options: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(2);
+    const MAX_WORD: usize = 64;
+    const MAX_OPTIONS: usize = 1000;
+    let len = word.chars().count();
+    let options: Vec<&str> = options.into_iter().take(MAX_OPTIONS + 1).collect();
+    if len > MAX_WORD || options.len() > MAX_OPTIONS {
+        return None;
+    }
+    let limit = (len / 3).max(2);
+    let word = word.to_ascii_lowercase();
     options
         .into_iter()
-        .map(|o| {
-            (
-                levenshtein(&word.to_ascii_lowercase(), &o.to_ascii_lowercase()),
-                o,
-            )
-        })
+        // A char is at most 4 bytes: the byte test spares counting the chars of a huge option.
+        .filter(|o| o.len() <= 4 * (len + limit) && o.chars().count().abs_diff(len) <= limit)
+        .map(|o| (levenshtein(&word, &o.to_ascii_lowercase()), o))
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
+        .min()
         .map(|(_, o)| o)
 }
 
@@ -390,5 +399,10 @@ mod tests {
         assert_eq!(closest("zebra", ["path", "url"]), None);
         assert_eq!(closest("prod", ["production", "preview"]), None);
         assert_eq!(closest("stagign", ["production", "staging"]), Some("staging"));
+        // Bounded: long words and long lists get no suggestion; ties are deterministic.
+        assert_eq!(closest(&"a".repeat(65), ["a".repeat(65).as_str()]), None);
+        let many: Vec<String> = (0..1001).map(|i| format!("c{i}")).collect();
+        assert_eq!(closest("c1", many.iter().map(String::as_str)), None);
+        assert_eq!(closest("c", ["b", "a"]), Some("a"));
     }
 }
