@@ -376,7 +376,9 @@ pub fn load_file(path: &Path, known_environments: &[String]) -> Result<Suite, Ve
             let offset = e.utf8_error().valid_up_to();
             let valid = &e.as_bytes()[..offset];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            // In characters, as every other position: the line may hold multi-byte ones before.
+            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let column = std::str::from_utf8(&valid[line_start..]).map_or(0, |s| s.chars().count()) + 1;
             return Err(vec![SuiteError::new(
                 &display,
                 line,
