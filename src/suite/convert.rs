@@ -152,6 +152,7 @@ fn path(base: &[Seg], more: &[Seg]) -> Path_ {
 impl Ctx<'_> {
     fn error(&mut self, at: &[Seg], message: impl Into<String>) {
         let pos = self.positions.of(at);
+        let message = one_line(&message.into());
         self.errors
             .push(SuiteError::new(self.file, pos.line, pos.column, message));
     }

@@ -194,8 +194,27 @@ pub fn yaml_error(e: &serde_yaml::Error, file: &str) -> SuiteError {
         file,
         line,
         column,
-        explain_unknown_field(&in_user_terms(&message)),
+        one_line(&explain_unknown_field(&in_user_terms(&message))),
     )
+}
+
+/// A suite error is one `FILE:LINE:COLUMN: message` line, but messages quote what the file says
+/// (an unknown name, a bad value), which may hold a line break or another control character:
+/// those are written escaped (`\n`).
+pub(crate) fn one_line(message: &str) -> String {
+    if !message.chars().any(char::is_control) {
+        return message.to_string();
+    }
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// serde_yaml's words in the user's: YAML kinds instead of Rust types (`expected struct
