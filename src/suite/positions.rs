@@ -168,10 +168,11 @@ impl Receiver {
                 self.map.entry(self.path.clone()).or_insert(pos);
                 let mut path = self.path.clone();
                 path.push(Seg::Key(k.clone()));
-                if self.map.contains_key(&path) {
-                    self.duplicates.push((k, pos));
-                } else {
-                    self.map.insert(path, pos);
+                match self.map.entry(path) {
+                    std::collections::hash_map::Entry::Occupied(_) => self.duplicates.push((k, pos)),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(pos);
+                    }
                 }
                 if let Some(Frame::Map { next_is_key, .. }) = self.stack.last_mut() {
                     *next_is_key = false;
