@@ -220,7 +220,7 @@ fn a_suite_that_is_not_utf8_is_refused_where_the_bad_byte_is() {
         "latin1.yaml",
         b"customer: acme\nchecks:\n  - name: \xc3\xbc caf\xe9\n    request: { path: / }\n",
     );
-    assert_refused(&path, Some((3, 16)), "suite file is not valid UTF-8");
+    assert_refused(&path, Some((3, 16)), "file is not valid UTF-8");
     // A UTF-16 file (with its byte order mark) is not UTF-8 either.
     let utf16: Vec<u8> = std::iter::once(0xFEFF_u16)
         .chain("customer: acme\n".encode_utf16())

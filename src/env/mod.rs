@@ -29,9 +29,6 @@ pub const DEFAULT_PRODUCTION_DELAY: Duration = Duration::from_secs(5);
 /// Subcommand names: they cannot name an environment (spec 1).
 pub const RESERVED: &[&str] = &["list", "validate", "serve", "completions", "help"];
 
-/// Largest `environments.yaml` read (the suite-file cap of spec 2).
-const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
-
 /// `environments.yaml`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnvironmentsFile {
@@ -65,34 +62,16 @@ impl EnvironmentsFile {
     /// Reads `path` (the `environments.yaml` beside the first `--suites` path). `Ok(None)` when it
     /// does not exist. Errors are suite errors with `FILE:LINE:COLUMN` (exit 2).
     pub fn load(path: &Path, display: &str) -> Result<Option<EnvironmentsFile>, SuiteError> {
-        let meta = match std::fs::metadata(path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(SuiteError::new(display, 0, 0, format!("cannot read: {e}"))),
-        };
-        if meta.is_dir() {
-            return Err(SuiteError::new(
-                display,
-                0,
-                0,
-                "is a folder, expected a YAML file",
-            ));
+        if !path.exists() {
+            return Ok(None);
         }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(SuiteError::new(
-                display,
-                0,
-                0,
-                format!("file is {} bytes, larger than the 10 MiB limit", meta.len()),
-            ));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SuiteError::new(display, 0, 0, format!("cannot read: {e}")))?;
+        let text = crate::suite::read_yaml_file(path, display)?;
         Self::parse(&text, display).map(Some)
     }
 
     /// Parses the text of an `environments.yaml`; `display` names it in errors.
     pub fn parse(text: &str, display: &str) -> Result<EnvironmentsFile, SuiteError> {
+        crate::suite::check_nesting(text, display)?;
         let raw: Option<RawFile> =
             serde_yaml::from_str(text).map_err(|e| crate::suite::yaml_error(&e, display))?;
         let raw = raw.unwrap_or_default();

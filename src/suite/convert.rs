@@ -2,7 +2,7 @@
 //! errors), then a pass that converts the free-form parts (status, latency, matchers, captures)
 //! and checks what serde cannot (names, dependencies, regexes, JSONPath).
 
-use super::positions::{Positions, Seg};
+use super::positions::Seg;
 use super::*;
 use crate::assert::{JsonType, OPERATORS, Op};
 use serde::Deserialize;
@@ -188,18 +188,7 @@ pub(super) fn parse_suite(
     }
     // Indexed first: the index also stops at absurd nesting, which serde_yaml (libyaml) would
     // take quadratic time to reject.
-    let positions = Positions::index(text);
-    if let Some(pos) = positions.too_deep {
-        return Err(vec![SuiteError::new(
-            file,
-            pos.line,
-            pos.column,
-            format!(
-                "YAML nested more than {} levels deep",
-                super::positions::MAX_DEPTH
-            ),
-        )]);
-    }
+    let positions = check_nesting(text, file).map_err(|e| vec![e])?;
     let raw: RawSuite = match serde_yaml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {

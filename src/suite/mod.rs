@@ -6,7 +6,7 @@ pub mod positions;
 
 use crate::assert::{JsonQuery, LatencyLimits, Matcher, StatusExpect};
 use crate::error::{Error, SuiteError};
-pub use positions::Pos;
+pub use positions::{Pos, Positions};
 use regex::Regex;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -371,42 +371,56 @@ pub fn load_all(paths: &[PathBuf], known_environments: &[String]) -> Result<Vec<
 /// Loads and validates one suite file.
 pub fn load_file(path: &Path, known_environments: &[String]) -> Result<Suite, Vec<SuiteError>> {
     let display = path.display().to_string();
-    let fail = |message: String| vec![SuiteError::new(&display, 0, 0, message)];
+    let text = read_yaml_file(path, &display).map_err(|e| vec![e])?;
+    convert::parse_suite(&display, path, &text, known_environments)
+}
+
+/// Reads a suite or `environments.yaml`: at most 10 MiB, whatever the size on disk says (a pipe
+/// or `/dev/zero` has none), and valid UTF-8, or a positioned error.
+pub fn read_yaml_file(path: &Path, display: &str) -> Result<String, SuiteError> {
+    use std::io::Read;
+    let fail = |message: String| SuiteError::new(display, 0, 0, message);
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if meta.is_dir() {
+        return Err(fail("is a folder, expected a YAML file".to_string()));
+    }
     if meta.len() > MAX_SUITE_BYTES {
         return Err(fail(format!(
-            "suite file is {} bytes, over the 10 MiB limit",
+            "file is {} bytes, over the 10 MiB limit",
             meta.len()
         )));
     }
-    // The size on disk says nothing for a pipe or a device (`/dev/zero`, `/dev/stdin`): never
-    // read more than the limit allows.
-    use std::io::Read;
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_SUITE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| fail(format!("cannot read: {e}")))?;
     if bytes.len() as u64 > MAX_SUITE_BYTES {
-        return Err(fail("suite file is over the 10 MiB limit".to_string()));
+        return Err(fail("file is over the 10 MiB limit".to_string()));
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let offset = e.utf8_error().valid_up_to();
-            let valid = &e.as_bytes()[..offset];
-            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            // In characters, as every other position: the line may hold multi-byte ones before.
-            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            let column = std::str::from_utf8(&valid[line_start..]).map_or(0, |s| s.chars().count()) + 1;
-            return Err(vec![SuiteError::new(
-                &display,
-                line,
-                column,
-                "suite file is not valid UTF-8",
-            )]);
-        }
-    };
-    convert::parse_suite(&display, path, &text, known_environments)
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = &e.as_bytes()[..offset];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        // In characters, as every other position: the line may hold multi-byte ones before.
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = std::str::from_utf8(&valid[line_start..]).map_or(0, |s| s.chars().count()) + 1;
+        SuiteError::new(display, line, column, "file is not valid UTF-8")
+    })
+}
+
+/// Refuses YAML nested deeper than [`positions::MAX_DEPTH`] before serde_yaml (libyaml) spends
+/// quadratic time on it.
+pub fn check_nesting(text: &str, display: &str) -> Result<Positions, SuiteError> {
+    let positions = Positions::index(text);
+    match positions.too_deep {
+        Some(pos) => Err(SuiteError::new(
+            display,
+            pos.line,
+            pos.column,
+            format!("YAML nested more than {} levels deep", positions::MAX_DEPTH),
+        )),
+        None => Ok(positions),
+    }
 }
 
 #[cfg(test)]
