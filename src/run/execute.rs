@@ -9,10 +9,10 @@ use crate::redact::{Redactor, is_secret_header, is_secret_variable};
 use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary, SuiteReport};
 use crate::suite::{BodyTemplate, CaptureSource, Check, RequestTarget};
 use futures::future::{BoxFuture, FutureExt, Shared};
-use futures::stream::{self, StreamExt};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -746,31 +746,118 @@ async fn run_check(
         }
     } else {
         drop(first_slot);
-        // A bounded stream: at most `limit` samples exist at once, whatever n is.
+        // `limit` workers, spawned so that they spread over the runtime's threads, take sample
+        // numbers from one counter: at most `limit` samples exist at once, whatever n is.
         let limit = check.concurrency.unwrap_or(ctx.settings.concurrency).clamp(1, n);
-        let mut results = stream::iter(0..n)
-            .map(|i| {
-                let (ctx, req, expect) = (&ctx, &req, &expect);
-                async move {
-                    let outcome = send_one(ctx, req, timeout, check.follow_redirects).await?;
-                    Some((i, judge(check, ctx, req, expect, outcome, record)))
-                }
-            })
-            .buffer_unordered(limit);
-        // After a signal the samples in flight may finish; the others end at once, unsent.
-        while let Some(next) = results.next().await {
-            if let Some((i, sample)) = next {
-                tally.add(i, sample);
-            }
+        let job = Arc::new(SampleJob {
+            ctx: ctx.clone(),
+            planned: planned.clone(),
+            index,
+            req,
+            expect,
+            timeout,
+            record,
+            planned_samples: n,
+            next: AtomicUsize::new(0),
+            tally: Mutex::new(tally),
+        });
+        let mut workers = Workers((0..limit).map(|_| tokio::spawn(job.clone().work())).collect());
+        for worker in &mut workers.0 {
+            // A worker that panicked loses its sample: the tally then says how many ran.
+            let _ = worker.await;
         }
+        drop(workers);
+        let tally = std::mem::replace(
+            &mut *job.tally.lock().unwrap_or_else(|e| e.into_inner()),
+            Tally::new(0),
+        );
+        return finish_sampled(
+            ctx.as_ref(),
+            check,
+            &job.req,
+            tally,
+            samples.is_some(),
+            started,
+            captures,
+        );
     }
+    finish_sampled(
+        ctx.as_ref(),
+        check,
+        &req,
+        tally,
+        samples.is_some(),
+        started,
+        captures,
+    )
+}
+
+/// The check's report from its tally; skipped when a signal came before any request went out.
+fn finish_sampled(
+    ctx: &Ctx,
+    check: &Check,
+    req: &Prepared,
+    tally: Tally,
+    sampled: bool,
+    started: Instant,
+    captures: HashMap<String, Value>,
+) -> Finished {
     if tally.sent == 0 && ctx.control.is_halted() {
         return Finished {
             report: CheckReport::skipped(&check.name, check.pos.line, "interrupted"),
             captures,
         };
     }
-    tally.finish(check, &ctx, &req, samples.is_some(), started.elapsed(), captures)
+    tally.finish(check, ctx, req, sampled, started.elapsed(), captures)
+}
+
+/// What the sample workers of one check share.
+struct SampleJob {
+    ctx: Arc<Ctx>,
+    planned: Arc<PlannedSuite>,
+    index: usize,
+    req: Prepared,
+    expect: SampleExpect,
+    timeout: Duration,
+    record: bool,
+    planned_samples: usize,
+    /// The number of the next sample to send.
+    next: AtomicUsize,
+    tally: Mutex<Tally>,
+}
+
+impl SampleJob {
+    /// Sends samples until none is left, folding each into the tally once its clock has
+    /// stopped. After a signal the sample in flight may finish; no new one is sent.
+    async fn work(self: Arc<Self>) {
+        let check = &self.planned.suite.checks[self.index];
+        let ctx = &*self.ctx;
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.planned_samples {
+                return;
+            }
+            let Some(outcome) = send_one(ctx, &self.req, self.timeout, check.follow_redirects).await else {
+                return;
+            };
+            let sample = judge(check, ctx, &self.req, &self.expect, outcome, self.record);
+            self.tally
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .add(i, sample);
+        }
+    }
+}
+
+/// Sample workers, aborted if the check is dropped or aborted before they finish.
+struct Workers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for worker in &self.0 {
+            worker.abort();
+        }
+    }
 }
 
 fn retry_backoff(attempt: u32) -> Duration {

@@ -33,6 +33,11 @@ pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(opts.pool_size.max(1))
         .tcp_nodelay(true);
+    if !proxy_configured(|name| std::env::var_os(name)) {
+        // The same as the environment says (no proxy), without matching every request's host
+        // against an empty proxy list.
+        builder = builder.no_proxy();
+    }
     if opts.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
@@ -50,6 +55,20 @@ pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
     builder
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+}
+
+/// Whether any of the proxy variables reqwest reads is set to a non-empty value.
+fn proxy_configured(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|name| var(name).is_some_and(|v| !v.is_empty()))
 }
 
 /// A request ready to send, cheap to clone for every sample.
@@ -88,7 +107,7 @@ pub async fn send(
             decode(&headers, raw).map(|body| Response {
                 status,
                 headers: header_pairs(&headers),
-                body: String::from_utf8_lossy(&body).into_owned(),
+                body: into_text(body),
                 latency,
             })
         }
@@ -108,17 +127,18 @@ async fn exchange(
     started: Instant,
     ttfb: &mut Option<Duration>,
 ) -> Result<(u16, HeaderMap, Vec<u8>), String> {
-    let mut current = first.clone();
+    // Redirect hops only: the first request is sent from `first` as it is.
+    let mut hop: Option<Prepared> = None;
     let mut hops = 0;
     loop {
-        let mut builder = client
-            .request(current.method.clone(), current.url.clone())
-            .headers(current.headers.clone());
-        if let Some(body) = &current.body {
-            builder = builder.body(body.clone());
-        }
+        let current = hop.as_ref().unwrap_or(first);
         check_host(&current.url)?;
-        let mut response = builder.send().await.map_err(|e| describe_error(&e))?;
+        let mut request = reqwest::Request::new(current.method.clone(), current.url.clone());
+        *request.headers_mut() = current.headers.clone();
+        if let Some(body) = &current.body {
+            *request.body_mut() = Some(body.clone().into());
+        }
+        let mut response = client.execute(request).await.map_err(|e| describe_error(&e))?;
         ttfb.get_or_insert_with(|| started.elapsed());
         let status = response.status();
         if follow_redirects && status.is_redirection() && response.headers().contains_key(LOCATION) {
@@ -134,11 +154,12 @@ async fn exchange(
                 .url
                 .join(&location)
                 .map_err(|e| format!("redirect to an invalid location {location:?}: {e}"))?;
-            current = redirected(first, &current, next, status.as_u16());
+            hop = Some(redirected(first, current, next, status.as_u16()));
             continue;
         }
-        let headers = response.headers().clone();
-        let mut body = Vec::new();
+        let headers = std::mem::take(response.headers_mut());
+        let expected = response.content_length().unwrap_or(0) as usize;
+        let mut body = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
         while let Some(chunk) = response.chunk().await.map_err(|e| describe_body_error(&e))? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(format!(
@@ -205,6 +226,11 @@ fn check_host(url: &Url) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The body as text, copied only when it is not valid UTF-8.
+fn into_text(body: Vec<u8>) -> String {
+    String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -346,5 +372,30 @@ mod tests {
         ] {
             assert_eq!(check_host(&Url::parse(&ok).unwrap()), Ok(()), "{ok}");
         }
+    }
+
+    #[test]
+    fn a_proxy_is_configured_only_by_a_non_empty_variable() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        assert!(!proxy_configured(env(&[])));
+        assert!(!proxy_configured(env(&[
+            ("NO_PROXY", "127.0.0.1"),
+            ("HTTPS_PROXY", "")
+        ])));
+        assert!(proxy_configured(env(&[("https_proxy", "http://proxy:3128")])));
+        assert!(proxy_configured(env(&[("ALL_PROXY", "socks5://proxy")])));
+    }
+
+    #[test]
+    fn text_is_copied_only_when_invalid() {
+        assert_eq!(into_text(b"ok".to_vec()), "ok");
+        assert_eq!(into_text(vec![b'a', 0xff]), "a\u{fffd}");
     }
 }
