@@ -771,25 +771,9 @@ async fn run_check(
             &mut *job.tally.lock().unwrap_or_else(|e| e.into_inner()),
             Tally::new(0),
         );
-        return finish_sampled(
-            ctx.as_ref(),
-            check,
-            &job.req,
-            tally,
-            samples.is_some(),
-            started,
-            captures,
-        );
+        return finish_sampled(&ctx, check, &job.req, tally, samples.is_some(), started, captures);
     }
-    finish_sampled(
-        ctx.as_ref(),
-        check,
-        &req,
-        tally,
-        samples.is_some(),
-        started,
-        captures,
-    )
+    finish_sampled(&ctx, check, &req, tally, samples.is_some(), started, captures)
 }
 
 /// The check's report from its tally; skipped when a signal came before any request went out.
