@@ -260,13 +260,18 @@ async fn run_checks(
             control.abort();
         })
     };
+    let live = Arc::new(LiveOutput {
+        progress: progress.clone(),
+        human: (args.format == Format::Human).then_some(human_style(&args)),
+        redactor: redactor.clone(),
+    });
     let started = Instant::now();
     let suites = run::execute(
         prepared.plan,
         client,
         settings,
         control,
-        progress.clone(),
+        live,
         redactor.clone(),
         prepared.built_ins,
     )
@@ -289,12 +294,33 @@ async fn run_checks(
     Ok(report.exit_code())
 }
 
-impl run::Observer for Progress {
+/// What a run shows while it goes: the progress bar, and with human output each suite's block
+/// as soon as it and the suites before it are done (a long SLA run in a CI log shows progress).
+struct LiveOutput {
+    progress: Arc<Progress>,
+    /// `Some` with human output.
+    human: Option<human::Style>,
+    redactor: Redactor,
+}
+
+impl run::Observer for LiveOutput {
     fn started(&self, check: &str) {
-        Progress::started(self, check);
+        self.progress.started(check);
     }
+
     fn finished(&self, check: &str, status: CheckStatus) {
-        Progress::finished(self, check, status);
+        self.progress.finished(check, status);
+    }
+
+    fn suite_finished(&self, _index: usize, suite: &report::SuiteReport) {
+        if let Some(style) = self.human {
+            self.progress.suspend(|| {
+                // Human output escapes nothing, so the redacting writer masks every secret in it.
+                let mut out = self.redactor.writer(std::io::stdout());
+                let _ = human::suite_results(suite, style, &mut out);
+                let _ = out.flush();
+            });
+        }
     }
 }
 
@@ -354,6 +380,13 @@ async fn start_demo_fixture() -> Result<(Target, tokio_util::sync::CancellationT
     Ok((target, stop))
 }
 
+fn human_style(args: &RunArgs) -> human::Style {
+    human::Style {
+        quiet: args.quiet,
+        verbose: args.verbose,
+    }
+}
+
 /// stdout in the chosen format, report files, GitHub annotations and step summary.
 fn write_reports(
     report: &RunReport,
@@ -365,14 +398,8 @@ fn write_reports(
     // Masked before escaping: an escaped secret (`&amp;`, `%3A`) would slip past the writer.
     let masked = report::mask::masked(report, redactor);
     let rendered = match args.format {
-        Format::Human => human::results(
-            &masked,
-            human::Style {
-                quiet: args.quiet,
-                verbose: args.verbose,
-            },
-            out,
-        ),
+        // The suites' blocks were printed as they finished.
+        Format::Human => human::verdict(&masked, out),
         Format::Json => report::json::render(&masked, out),
         Format::Junit => report::junit::render(&masked, out),
         Format::Tap => report::tap::render(&masked, out),

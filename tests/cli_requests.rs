@@ -240,3 +240,54 @@ fn results_are_printed_in_file_order_not_completion_order() {
     assert!(at("Running second") < at("fast two"));
     assert_eq!(server.requests(), 3);
 }
+
+#[test]
+fn a_finished_suite_is_printed_while_a_later_one_still_runs() {
+    // The second suite's check takes 5 s. Printed as it finishes, the first suite's block comes
+    // within a fraction of a second; printed at the end, it could not come before 5 s.
+    let hold = Duration::from_secs(5);
+    let server = TestServer::builder()
+        .route("/slow", Reply::json(json!({})).delay(hold))
+        .start();
+    let ws = Workspace::new(&[
+        (
+            "a.yaml",
+            "customer: first\nchecks:\n  - name: fast one\n    request: { path: /ok }\n",
+        ),
+        (
+            "b.yaml",
+            "customer: second\nchecks:\n  - name: slow two\n    request: { path: /slow }\n",
+        ),
+    ]);
+    let started = std::time::Instant::now();
+    let mut child = common::endpoint_check_std()
+        .current_dir(ws.path())
+        .args(["--base-url", &server.url(), "-s", "suites", "--color", "never"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn endpoint-check");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut first_block = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("a line of stdout");
+        let done = line.trim() == "1 passing";
+        first_block.push(line);
+        if done {
+            break;
+        }
+    }
+    let first_block_after = started.elapsed();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("the child ends");
+    assert!(
+        first_block.iter().any(|l| l.contains("fast one")),
+        "{first_block:?}"
+    );
+    assert!(
+        first_block_after < hold - Duration::from_secs(1),
+        "the first suite's block came after {first_block_after:?}, once the slow suite was done"
+    );
+    assert!(rest.iter().any(|l| l.contains("slow two")), "{rest:?}");
+    assert_eq!(status.code(), Some(0));
+}

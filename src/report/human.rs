@@ -1,7 +1,7 @@
 //! The human report (spec 5): a banner, each suite's checks in file order, counts, a verdict.
 //! Colors come from `colored`, switched on or off once for the process by the caller.
 
-use super::{CheckReport, CheckStatus, ExchangeDetail, Interruption, RunReport, Summary};
+use super::{CheckReport, CheckStatus, ExchangeDetail, Interruption, RunReport, SuiteReport, Summary};
 use crate::assert::fmt_ms;
 use colored::Colorize;
 use std::io::{self, Write};
@@ -47,22 +47,28 @@ pub fn environment_lines(
 /// Every suite's results and the verdict.
 pub fn results(report: &RunReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
     for suite in &report.suites {
-        let counts = Summary::of(&suite.checks);
-        if style.quiet && counts.failed == 0 && counts.warned == 0 {
-            continue;
-        }
-        writeln!(out, "Running {} endpoint tests...", suite.customer)?;
-        writeln!(out, "  {}", suite.title.bold())?;
-        for check in &suite.checks {
-            if style.quiet && !matches!(check.status, CheckStatus::Failed | CheckStatus::Warned) {
-                continue;
-            }
-            check_lines(check, out)?;
-        }
-        writeln!(out, "  {}", suite_counts(&counts))?;
-        writeln!(out)?;
+        suite_results(suite, style, out)?;
     }
     verdict(report, out)
+}
+
+/// One suite's block: its checks in file order and its counts. A run prints each block as soon
+/// as that suite and every suite before it have finished.
+pub fn suite_results(suite: &SuiteReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let counts = Summary::of(&suite.checks);
+    if style.quiet && counts.failed == 0 && counts.warned == 0 {
+        return Ok(());
+    }
+    writeln!(out, "Running {} endpoint tests...", suite.customer)?;
+    writeln!(out, "  {}", suite.title.bold())?;
+    for check in &suite.checks {
+        if style.quiet && !matches!(check.status, CheckStatus::Failed | CheckStatus::Warned) {
+            continue;
+        }
+        check_lines(check, out)?;
+    }
+    writeln!(out, "  {}", suite_counts(&counts))?;
+    writeln!(out)
 }
 
 fn check_lines(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
@@ -158,7 +164,8 @@ fn suite_counts(c: &Summary) -> String {
     parts.join(", ")
 }
 
-fn verdict(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
+/// The closing block: all passed, how many failed, or interrupted.
+pub fn verdict(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
     let s = report.summary();
     writeln!(out, "{RULE}")?;
     if let Some(kind) = report.interrupted {

@@ -8,6 +8,7 @@ use crate::assert::{self, Response, SampleExpect, fmt_ms};
 use crate::redact::{Redactor, is_secret_header, is_secret_variable};
 use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary, SuiteReport};
 use crate::suite::{BodyTemplate, CaptureSource, Check, RequestTarget};
+use futures::StreamExt;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
@@ -57,6 +58,8 @@ pub struct Settings {
 pub trait Observer: Send + Sync {
     fn started(&self, _check: &str) {}
     fn finished(&self, _check: &str, _status: CheckStatus) {}
+    /// Suite `index` (in plan order) has finished, and so has every suite before it.
+    fn suite_finished(&self, _index: usize, _suite: &SuiteReport) {}
 }
 
 /// An observer that does nothing.
@@ -175,16 +178,25 @@ pub async fn execute(
         per_suite.push((planned, futures));
     }
     // Every suite at once: the checks of a later suite must not wait for an earlier suite to end.
-    futures::future::join_all(per_suite.into_iter().map(|(planned, futures)| async move {
-        let finished = futures::future::join_all(futures).await;
-        SuiteReport {
-            customer: planned.suite.customer.clone(),
-            title: planned.suite.title.clone(),
-            file: planned.suite.file.clone(),
-            checks: finished.iter().map(|f| f.report.clone()).collect(),
-        }
-    }))
-    .await
+    // Results come back in suite order, each as soon as it and the suites before it are done.
+    let mut in_order: futures::stream::FuturesOrdered<_> = per_suite
+        .into_iter()
+        .map(|(planned, futures)| async move {
+            let finished = futures::future::join_all(futures).await;
+            SuiteReport {
+                customer: planned.suite.customer.clone(),
+                title: planned.suite.title.clone(),
+                file: planned.suite.file.clone(),
+                checks: finished.iter().map(|f| f.report.clone()).collect(),
+            }
+        })
+        .collect();
+    let mut reports = Vec::new();
+    while let Some(report) = in_order.next().await {
+        ctx.observer.suite_finished(reports.len(), &report);
+        reports.push(report);
+    }
+    reports
 }
 
 /// The shared future of check `index`, built after those of its dependencies.
