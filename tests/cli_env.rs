@@ -223,7 +223,7 @@ fn banner_source_vercel_branch_url_wins_over_vercel_url() {
     let ws = Workspace::new();
     let mut cmd = ws.cmd(&["preview"]);
     // Vercel gives host names without a scheme; a loopback host gets http://.
-    cmd.env("VERCEL_BRANCH_URL", server.host())
+    cmd.env("VERCEL_BRANCH_URL", server.url())
         .env("VERCEL_URL", "127.0.0.1:1");
     let out = run(cmd);
     assert_ran_once(&out, &server);
@@ -259,7 +259,7 @@ fn banner_source_deployment_status_event() {
         }),
         // An empty environment_url: target_url.
         json!({
-            "deployment_status": { "state": "success", "environment_url": "", "target_url": server.host() },
+            "deployment_status": { "state": "success", "environment_url": "", "target_url": server.url() },
             "deployment": { "environment": "Preview" }
         }),
     ];
@@ -368,7 +368,7 @@ fn banner_source_vercel_api_runs_against_the_matched_preview() {
             json!({ "deployments": [
                 // Newer, same commit, but production: ignored.
                 deployment("dpl_prod", &production.host(), "READY", 2_000, Some("production"), SHA),
-                deployment("dpl_prev", &preview.host(), "READY", 1_000, None, SHA),
+                deployment("dpl_prev", &preview.url(), "READY", 1_000, None, SHA),
             ], "pagination": { "count": 2, "next": null } }),
         ),
         None,
@@ -406,11 +406,11 @@ fn building_preview_becomes_ready_under_wait() {
     let api = vercel_api(
         (
             200,
-            json!({ "deployments": [deployment("dpl_b", &preview.host(), "BUILDING", 1_000, Some("preview"), SHA)] }),
+            json!({ "deployments": [deployment("dpl_b", &preview.url(), "BUILDING", 1_000, Some("preview"), SHA)] }),
         ),
         Some(deployment(
             "dpl_b",
-            &preview.host(),
+            &preview.url(),
             "READY",
             1_000,
             Some("preview"),
@@ -512,7 +512,7 @@ fn list_preview_resolves_like_a_run_and_sends_nothing() {
     let server = TestServer::ok();
     let ws = Workspace::new();
     let mut cmd = ws.cmd(&["list", "preview"]);
-    cmd.env("VERCEL_URL", server.host());
+    cmd.env("VERCEL_URL", server.url());
     let out = run(cmd);
     out.expect_code(0);
     assert_environment(&out, "preview", &server.url(), "VERCEL_URL");
@@ -625,7 +625,7 @@ fn bypass_secret_is_sent_to_the_preview_and_never_shown() {
     let server = TestServer::ok();
     let ws = Workspace::new();
     let mut cmd = ws.cmd(&["preview", "-vv"]);
-    cmd.env("VERCEL_BRANCH_URL", server.host())
+    cmd.env("VERCEL_BRANCH_URL", server.url())
         .env("VERCEL_AUTOMATION_BYPASS_SECRET", BYPASS);
     let out = run(cmd);
     assert_ran_once(&out, &server);
@@ -644,7 +644,7 @@ fn bypass_secret_is_sent_to_the_preview_and_never_shown() {
     let report = ws.path().join("report.json");
     let report_arg = report.display().to_string();
     let mut cmd = ws.cmd(&["preview", "-vv", "--format", "json", "--json", &report_arg]);
-    cmd.env("VERCEL_BRANCH_URL", server.host())
+    cmd.env("VERCEL_BRANCH_URL", server.url())
         .env("VERCEL_AUTOMATION_BYPASS_SECRET", BYPASS);
     let out = run(cmd);
     out.expect_code(0);
@@ -677,7 +677,7 @@ fn protected_preview_without_secret_fails_with_the_hint() {
     let server = TestServer::with_status(401);
     let ws = Workspace::new();
     let mut cmd = ws.cmd(&["preview"]);
-    cmd.env("VERCEL_URL", server.host());
+    cmd.env("VERCEL_URL", server.url());
     let out = run(cmd);
     out.expect_code(1);
     assert!(
@@ -819,7 +819,7 @@ fn bypass_secret_stays_on_the_preview_origin() {
     )
     .unwrap();
     let mut cmd = ws.cmd(&["preview"]);
-    cmd.env("VERCEL_BRANCH_URL", preview.host())
+    cmd.env("VERCEL_BRANCH_URL", preview.url())
         .env("VERCEL_AUTOMATION_BYPASS_SECRET", BYPASS);
     let out = run(cmd);
     out.expect_code(0);
@@ -829,4 +829,38 @@ fn bypass_secret_stays_on_the_preview_origin() {
     assert!(other.header("x-vercel-protection-bypass").is_empty(), "{other:?}");
     // A non-secret environment header still goes everywhere.
     assert_eq!(other.header("x-vercel-set-bypass-cookie"), vec!["true"]);
+}
+
+#[test]
+fn scheme_less_preview_hosts_get_https_even_on_loopback() {
+    // Spec 3.1: Vercel and GitHub give host names without a scheme, and `https://` is added.
+    let server = TestServer::ok();
+    let ws = Workspace::new();
+    let mut cmd = ws.cmd(&["list", "preview"]);
+    cmd.env("VERCEL_URL", server.host());
+    let out = run(cmd);
+    out.expect_code(0);
+    assert_environment(
+        &out,
+        "preview",
+        &format!("https://{}", server.host()),
+        "VERCEL_URL",
+    );
+
+    let api = vercel_api(
+        (
+            200,
+            json!({ "deployments": [deployment("dpl_x", &server.host(), "READY", 1_000, None, SHA)] }),
+        ),
+        None,
+    );
+    let out = run(vercel_cmd(&ws, &api, &["list", "preview"]));
+    out.expect_code(0);
+    assert_environment(
+        &out,
+        "preview",
+        &format!("https://{}", server.host()),
+        "vercel-api",
+    );
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
 }

@@ -454,7 +454,14 @@ pub async fn resolve(opts: &ResolveOptions<'_>) -> Result<Target, Error> {
     } else if is_preview {
         let found = vercel::detect(opts, def).await?;
         warnings.extend(found.warnings);
-        (found.url, found.source.to_string())
+        // Vercel and GitHub give host names without a scheme: `https://` is added (spec 3.1),
+        // whatever the host, loopback included.
+        let url = if found.url.contains("://") {
+            found.url
+        } else {
+            format!("https://{}", found.url)
+        };
+        (url, found.source.to_string())
     } else if name == "localhost" {
         (DEFAULT_LOCALHOST.to_string(), "default".to_string())
     } else if name == "demo" {
