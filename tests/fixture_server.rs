@@ -853,22 +853,7 @@ async fn every_bundled_check_passes_against_the_fixture() {
 fn suites_follow_the_project_conventions() {
     let writes = ["POST", "PUT", "PATCH", "DELETE"];
     let safe_envs = json!(["preview", "staging", "localhost", "demo"]);
-    let operators = [
-        "eq",
-        "ne",
-        "lt",
-        "le",
-        "gt",
-        "ge",
-        "contains",
-        "matches",
-        "exists",
-        "type",
-        "length",
-        "min_length",
-        "max_length",
-        "one_of",
-    ];
+    let operators = endpoint_check::assert::OPERATORS;
     for (suite_file, customer, title) in [
         (
             "suites/audio1tv.yaml",
