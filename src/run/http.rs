@@ -326,15 +326,38 @@ fn describe_error(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    format!("{cause}: {chain}")
+    format!("{cause}: {}", innermost(e))
 }
 
 fn describe_body_error(e: &reqwest::Error) -> String {
     let chain = error_chain(e);
     if chain.to_ascii_lowercase().contains("reset") {
-        format!("connection reset while reading the body: {chain}")
+        format!("connection reset while reading the body: {}", innermost(e))
     } else {
-        format!("connection broke while reading the body: {chain}")
+        format!("connection broke while reading the body: {}", innermost(e))
+    }
+}
+
+/// The deepest causes of an error: reqwest's outer layers (`error sending request for url (…)`,
+/// `client error (Connect)`) repeat the URL shown elsewhere and say nothing of the cause.
+fn innermost(e: &reqwest::Error) -> String {
+    let mut layers: Vec<String> = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        layers.push(err.to_string());
+        cur = err.source();
+    }
+    let wrapper = |l: &String| {
+        l.starts_with("error sending request")
+            || l.starts_with("error reading a body")
+            || (l.starts_with("client error (") && l.ends_with(')'))
+    };
+    let deepest: Vec<&String> = layers.iter().skip(1).filter(|l| !wrapper(l)).collect();
+    match deepest.as_slice() {
+        [] => layers.first().cloned().unwrap_or_default(),
+        [only] => (*only).clone(),
+        [.., outer, inner] if outer.contains(inner.as_str()) => (*outer).clone(),
+        [.., outer, inner] => format!("{outer}: {inner}"),
     }
 }
 
