@@ -108,7 +108,7 @@ impl JsonType {
         }
     }
 
-    fn holds_for(self, v: &Value) -> bool {
+    pub fn holds_for(self, v: &Value) -> bool {
         match self {
             JsonType::String => v.is_string(),
             JsonType::Number => v.is_number(),
