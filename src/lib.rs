@@ -11,6 +11,7 @@ pub mod env;
 pub mod error;
 pub mod exit;
 pub mod fixture;
+pub mod http;
 pub mod interrupt;
 pub mod redact;
 pub mod report;

@@ -654,7 +654,7 @@ pub async fn wait_until_up(
                     let _ = progress.flush();
                     return Ok(());
                 }
-                Err(e) => last_error = describe_reqwest_error(&e),
+                Err(e) => last_error = crate::http::error::describe(&e),
             }
         }
         let now = Instant::now();
@@ -700,40 +700,6 @@ pub async fn countdown(target: &Target, delay: Duration, out: &mut (dyn std::io:
         let step = remaining.saturating_sub(Duration::from_secs(whole - 1));
         tokio::time::sleep(step).await;
         remaining -= step;
-    }
-}
-
-/// A reqwest error with its whole cause chain (`connection refused`, `timed out`, …).
-pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "timed out".into();
-    }
-    let mut parts: Vec<String> = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    if parts.is_empty() {
-        parts.push(e.without_url_ref().to_string());
-    }
-    parts.join(": ")
-}
-
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        let mut text = self.to_string();
-        if let Some(url) = self.url() {
-            text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "");
-        }
-        text
     }
 }
 

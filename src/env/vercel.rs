@@ -4,7 +4,7 @@
 //! runtime variables, the GitHub `deployment_status` event, the Vercel REST API and the guessed
 //! branch alias. Every step that does not apply says why, so a failed detection can list them.
 
-use super::{EnvironmentDef, ResolveOptions, describe_reqwest_error, expand_field, human_duration};
+use super::{EnvironmentDef, ResolveOptions, expand_field, human_duration};
 use crate::error::Error;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -628,7 +628,7 @@ impl ApiCall<'_> {
                     human_duration(timeout)
                 )
             } else {
-                format!("cannot reach {endpoint}: {}", describe_reqwest_error(&e))
+                format!("cannot reach {endpoint}: {}", crate::http::error::describe(&e))
             }
         };
         let response = self

@@ -1,10 +1,10 @@
 //! Running a plan: one task per check, dependencies awaited, one global limit on requests in
 //! flight, samples fed through a bounded stream, retries, `poll`, `--fail-fast` and interruption.
 
-use super::http::{self, Prepared};
 use super::plan::{BuiltIns, Plan, PlannedSuite};
 use super::stats;
 use crate::assert::{self, Response, SampleExpect, fmt_ms};
+use crate::http::{self, Prepared};
 use crate::redact::{Redactor, is_secret_header, is_secret_variable};
 use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary, SuiteReport};
 use crate::suite::{BodyTemplate, CaptureSource, Check, RequestTarget};

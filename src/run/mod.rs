@@ -2,7 +2,7 @@
 //! retries, samples, cancellation), [`http`] (client, timing, body cap), [`stats`] (percentiles).
 
 pub mod execute;
-pub mod http;
+
 pub mod plan;
 pub mod stats;
 

@@ -1,15 +1,20 @@
-//! Sending one request and recording its answer: the timed span, the body cap, redirects, and
-//! transport errors named by their cause.
+//! The HTTP side of a check: the one client of a run, sending one request and recording its
+//! answer (the timed span, the body cap, redirects), [`decode`] for compressed bodies,
+//! [`error`] for transport failures in words, [`headers`] for header names and merging.
+
+mod decode;
+pub mod error;
+pub mod headers;
 
 use crate::assert::Response;
 use crate::redact::is_secret_header;
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION};
+pub use headers::header_map;
+use reqwest::header::{HeaderMap, HeaderName, LOCATION};
 use reqwest::{Method, Url};
-use std::io::Read;
 use std::time::{Duration, Instant};
 
-/// Bodies are read up to this many bytes, before and after decoding (spec 4.1).
+/// Bodies are read up to this many bytes, before and after decoding (README, "Guarantees").
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// Most redirects followed before giving up.
@@ -24,7 +29,7 @@ pub struct ClientOptions {
     pub pool_size: usize,
 }
 
-/// The one HTTP client of a run (spec 4.1): rustls, proxies from the environment, no automatic
+/// The one HTTP client of a run (README, "Guarantees"): rustls, proxies from the environment, no automatic
 /// redirects (we follow them ourselves, to drop secret headers across origins) and no automatic
 /// decompression (we decode under the size cap, and header assertions see what was sent).
 pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
@@ -54,7 +59,7 @@ pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
     }
     builder
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+        .map_err(|e| format!("cannot build the HTTP client: {}", error::error_chain(&e)))
 }
 
 /// Whether any of the proxy variables reqwest reads is set to a non-empty value.
@@ -104,7 +109,7 @@ pub async fn send(
         Ok(Ok((status, headers, raw))) => {
             let latency = started.elapsed();
             // Decoding and parsing happen after the clock stopped: they are our cost, not the server's.
-            decode(&headers, raw).map(|body| Response {
+            decode::decode(&headers, raw).map(|body| Response {
                 status,
                 headers: header_pairs(&headers),
                 body: into_text(body),
@@ -138,7 +143,7 @@ async fn exchange(
         if let Some(body) = &current.body {
             *request.body_mut() = Some(body.clone().into());
         }
-        let mut response = client.execute(request).await.map_err(|e| describe_error(&e))?;
+        let mut response = client.execute(request).await.map_err(|e| error::describe(&e))?;
         ttfb.get_or_insert_with(|| started.elapsed());
         let status = response.status();
         if follow_redirects && status.is_redirection() && response.headers().contains_key(LOCATION) {
@@ -160,7 +165,7 @@ async fn exchange(
         let headers = std::mem::take(response.headers_mut());
         let expected = response.content_length().unwrap_or(0) as usize;
         let mut body = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
-        while let Some(chunk) = response.chunk().await.map_err(|e| describe_body_error(&e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| error::describe_body(&e))? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(format!(
                     "response body larger than the {} MiB limit (stopped reading)",
@@ -174,7 +179,7 @@ async fn exchange(
 }
 
 /// The request for the next hop. 303 (and 301/302 after anything but GET/HEAD, as browsers do)
-/// turns into a body-less GET; a hop to another origin drops every secret header (spec 4.1).
+/// turns into a body-less GET; a hop to another origin drops every secret header (README, "Guarantees").
 fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> Prepared {
     let to_get = status == 303
         || (matches!(status, 301 | 302) && !matches!(current.method, Method::GET | Method::HEAD));
@@ -243,134 +248,6 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// Decodes a gzip or deflate body; the cap applies to the decoded size too.
-fn decode(headers: &HeaderMap, raw: Vec<u8>) -> Result<Vec<u8>, String> {
-    let encoding = headers
-        .get(reqwest::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let mut decoded = Vec::new();
-    let limit = MAX_BODY_BYTES as u64 + 1;
-    let read = match encoding.as_str() {
-        "" | "identity" => return Ok(raw),
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&raw[..])
-            .take(limit)
-            .read_to_end(&mut decoded),
-        "deflate" => {
-            // Servers send either zlib-wrapped or raw deflate under this name.
-            let zlib = flate2::read::ZlibDecoder::new(&raw[..])
-                .take(limit)
-                .read_to_end(&mut decoded);
-            if zlib.is_err() {
-                decoded.clear();
-                flate2::read::DeflateDecoder::new(&raw[..])
-                    .take(limit)
-                    .read_to_end(&mut decoded)
-            } else {
-                zlib
-            }
-        }
-        // Unknown encodings stay as they are: `body` assertions will say what they see.
-        _ => return Ok(raw),
-    };
-    read.map_err(|e| format!("cannot decode the {encoding} body: {e}"))?;
-    if decoded.len() > MAX_BODY_BYTES {
-        return Err(format!(
-            "decoded response body larger than the {} MiB limit",
-            MAX_BODY_BYTES / (1024 * 1024)
-        ));
-    }
-    Ok(decoded)
-}
-
-/// Every message in an error's source chain, without repeats.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
-    while let Some(err) = cur {
-        let text = err.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
-}
-
-/// Names the cause first (connection refused, DNS, TLS, reset), then the details.
-fn describe_error(e: &reqwest::Error) -> String {
-    let chain = error_chain(e);
-    let lower = chain.to_ascii_lowercase();
-    let cause = if lower.contains("connection refused") {
-        "connection refused"
-    } else if lower.contains("dns error")
-        || lower.contains("failed to lookup")
-        || lower.contains("name or service not known")
-    {
-        "DNS lookup failed"
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        "TLS failure"
-    } else if lower.contains("reset") {
-        "connection reset"
-    } else if lower.contains(" parsed") || lower.contains("message head is too large") {
-        // hyper: `invalid HTTP version parsed`, `invalid HTTP status-code parsed`, …
-        "invalid HTTP response"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_builder() {
-        "invalid request"
-    } else {
-        "request failed"
-    };
-    format!("{cause}: {}", innermost(e))
-}
-
-fn describe_body_error(e: &reqwest::Error) -> String {
-    let chain = error_chain(e);
-    if chain.to_ascii_lowercase().contains("reset") {
-        format!("connection reset while reading the body: {}", innermost(e))
-    } else {
-        format!("connection broke while reading the body: {}", innermost(e))
-    }
-}
-
-/// The deepest causes of an error: reqwest's outer layers (`error sending request for url (…)`,
-/// `client error (Connect)`) repeat the URL shown elsewhere and say nothing of the cause.
-fn innermost(e: &reqwest::Error) -> String {
-    let mut layers: Vec<String> = Vec::new();
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
-    while let Some(err) = cur {
-        layers.push(err.to_string());
-        cur = err.source();
-    }
-    let wrapper = |l: &String| {
-        l.starts_with("error sending request")
-            || l.starts_with("error reading a body")
-            || (l.starts_with("client error (") && l.ends_with(')'))
-    };
-    let deepest: Vec<&String> = layers.iter().skip(1).filter(|l| !wrapper(l)).collect();
-    match deepest.as_slice() {
-        [] => layers.first().cloned().unwrap_or_default(),
-        [only] => (*only).clone(),
-        [.., outer, inner] if outer.contains(inner.as_str()) => (*outer).clone(),
-        [.., outer, inner] => format!("{outer}: {inner}"),
-    }
-}
-
-/// Builds a header map, or says which header is invalid.
-pub fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap, String> {
-    let mut map = HeaderMap::new();
-    for (name, value) in pairs {
-        let n =
-            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
-        let v = HeaderValue::from_str(value).map_err(|_| format!("invalid value for header {name}"))?;
-        map.insert(n, v);
-    }
-    Ok(map)
 }
 
 #[cfg(test)]
