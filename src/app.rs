@@ -234,7 +234,8 @@ async fn run_checks(
         samples: args.samples,
         concurrency: args.concurrency as usize,
         fail_fast: args.fail_fast,
-        is_preview: target.is_preview,
+        unauthorized_hint: target.unauthorized_hint,
+        env_lookup: env_var,
         details: match args.verbose {
             0 => Details::None,
             1 => Details::Failures,
@@ -375,7 +376,7 @@ async fn start_demo_fixture() -> Result<(Target, tokio_util::sync::CancellationT
         source: "demo".to_string(),
         headers: Vec::new(),
         safety_delay: Duration::ZERO,
-        is_preview: false,
+        unauthorized_hint: None,
         warnings: Vec::new(),
     };
     Ok((target, stop))

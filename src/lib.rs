@@ -16,5 +16,6 @@ pub mod interrupt;
 pub mod redact;
 pub mod report;
 pub mod run;
+pub mod stats;
 pub mod suite;
 pub mod vars;

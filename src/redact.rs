@@ -31,6 +31,13 @@ pub fn is_secret_variable(name: &str) -> bool {
         .any(|w| upper.contains(w))
 }
 
+/// The secret parts of a secret header's value: the value itself and, for a scheme and a
+/// credential (`Bearer abc`), the credential alone, which is just as secret.
+pub fn credential_parts(value: &str) -> impl Iterator<Item = &str> {
+    let credential = value.split_once(' ').map(|(_, c)| c.trim());
+    std::iter::once(value).chain(credential)
+}
+
 /// The set of secret values known so far. Shared and growable: captures and expanded headers
 /// discover secrets while the run goes on.
 #[derive(Clone, Default)]

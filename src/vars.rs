@@ -2,6 +2,7 @@
 //! caller's business: expansion asks a lookup function.
 
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// One piece of a template string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,12 +144,95 @@ pub fn expand_json(value: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Res
     })
 }
 
-/// A lookup over the process environment, where an empty value counts as unset (spec 1).
-pub fn process_env(name: &str) -> Option<Value> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(Value::String)
+/// Looks a process environment variable up; an empty value counts as unset (README, "Command line").
+pub type EnvLookup<'a> = dyn Fn(&str) -> Option<String> + Send + Sync + 'a;
+
+/// Where `${NAME}` finds its value, in the one lookup order (README, "Variables"): captures, then
+/// `--var`, then the suite's `variables`, then the process environment, then the built-ins.
+/// The process environment is passed in, so nothing here reads it behind the caller's back.
+pub struct Scope<'a> {
+    pub captures: &'a HashMap<String, Value>,
+    /// `--var`, the last one given winning.
+    pub cli_vars: &'a [(String, String)],
+    pub suite_vars: &'a HashMap<String, Value>,
+    pub env: &'a EnvLookup<'a>,
+    pub built_ins: &'a BuiltIns,
+}
+
+impl Scope<'_> {
+    pub fn get(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.captures.get(name) {
+            return Some(v.clone());
+        }
+        if let Some((_, v)) = self.cli_vars.iter().rev().find(|(k, _)| k == name) {
+            return Some(Value::String(v.clone()));
+        }
+        if let Some(v) = self.suite_vars.get(name) {
+            return Some(v.clone());
+        }
+        if let Some(v) = (self.env)(name) {
+            return Some(Value::String(v));
+        }
+        self.built_ins.get(name)
+    }
+
+    /// Whether `name` has a value here (a built-in always has one).
+    pub fn defines(&self, name: &str) -> bool {
+        self.captures.contains_key(name)
+            || self.cli_vars.iter().any(|(k, _)| k == name)
+            || self.suite_vars.contains_key(name)
+            || (self.env)(name).is_some()
+            || BUILT_INS.contains(&name)
+    }
+
+    pub fn expand(&self, text: &str) -> Result<String, String> {
+        expand(text, &|n| self.get(n)).map_err(|e| e.to_string())
+    }
+
+    pub fn expand_json(&self, v: &Value) -> Result<Value, String> {
+        expand_json(v, &|n| self.get(n)).map_err(|e| e.to_string())
+    }
+}
+
+/// Names the built-ins answer (README, "Variables").
+pub const BUILT_INS: &[&str] = &["run_id", "uuid", "timestamp"];
+
+/// The built-in variables of one run.
+#[derive(Debug, Clone)]
+pub struct BuiltIns {
+    pub run_id: String,
+    /// Unix milliseconds at the start of the run.
+    pub timestamp: u128,
+}
+
+impl BuiltIns {
+    pub fn new() -> BuiltIns {
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        BuiltIns {
+            run_id: format!("run-{}", &id[..12]),
+            timestamp,
+        }
+    }
+
+    /// `${uuid}` is new at each use.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        match name {
+            "run_id" => Some(Value::String(self.run_id.clone())),
+            "timestamp" => Some(Value::from(self.timestamp as u64)),
+            "uuid" => Some(Value::String(uuid::Uuid::new_v4().to_string())),
+            _ => None,
+        }
+    }
+}
+
+impl Default for BuiltIns {
+    fn default() -> Self {
+        BuiltIns::new()
+    }
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ async fn an_environment_defined_only_in_the_file_resolves() {
     assert_eq!(t.base_url, "https://qa.example.test/api");
     assert_eq!(t.source, "environments.yaml");
     assert_eq!(t.safety_delay, Duration::from_secs(2));
-    assert!(!t.is_preview);
+    assert!(t.unauthorized_hint.is_none());
 }
 
 #[tokio::test]
@@ -380,10 +380,10 @@ async fn headers_are_expanded_and_preview_gets_the_bypass_headers() {
             ("authorization".to_string(), "Bearer tok-123".to_string()),
         ]
     );
-    assert!(!t.is_preview);
+    assert!(t.unauthorized_hint.is_none());
 
     let t = resolve_with("preview", Some(&f), &lookup, |_| {}).await.unwrap();
-    assert!(t.is_preview);
+    assert!(t.unauthorized_hint.is_some());
     assert_eq!(t.source, "environments.yaml");
     assert_eq!(
         t.headers,

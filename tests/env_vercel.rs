@@ -299,7 +299,7 @@ async fn runtime_variables_in_order_with_https_added() {
     .await);
     assert_eq!(t.base_url, "https://app-git-main-team.vercel.app");
     assert_eq!(t.source, "VERCEL_BRANCH_URL");
-    assert!(t.is_preview);
+    assert!(t.unauthorized_hint.is_some());
     assert_eq!(t.safety_delay, Duration::ZERO);
 
     let t = ok(preview(

@@ -42,7 +42,7 @@ fn ran(
             method: method.to_string(),
             url: url.to_string(),
         }),
-        response: Some(ResponseSummary { status: http_status }),
+        response: http_status.map(|status| ResponseSummary { status }),
         duration_ms: Some(duration_ms),
         samples: 1,
         sampled: false,

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 pub mod vercel;
 
+pub use vercel::UnauthorizedHint;
+
 /// Environments every run knows, whether or not `environments.yaml` names them.
 pub const BUILT_IN: &[&str] = &["production", "preview", "staging", "localhost", "demo"];
 
@@ -323,8 +325,8 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     /// Zero when there is no countdown.
     pub safety_delay: Duration,
-    /// True for `preview`: a 401 then gets the "deployment is protected" hint.
-    pub is_preview: bool,
+    /// What a 401 from this target should tell the user (a protected Vercel preview).
+    pub unauthorized_hint: Option<UnauthorizedHint>,
     /// Warnings to print before the run (for example a preview matched by branch, not commit).
     pub warnings: Vec<String>,
 }
@@ -519,7 +521,7 @@ pub async fn resolve(opts: &ResolveOptions<'_>) -> Result<Target, Error> {
         source,
         headers,
         safety_delay,
-        is_preview,
+        unauthorized_hint: is_preview.then_some(UnauthorizedHint::VercelProtection),
         warnings,
     })
 }
@@ -593,11 +595,9 @@ pub fn secrets(
             if crate::redact::is_secret_header(header) {
                 let lookup = |name: &str| var(name).map(serde_json::Value::String);
                 if let Ok(value) = crate::vars::expand(template, &lookup) {
-                    // `Bearer xyz`: the credential alone is masked too.
-                    if let Some((_, credential)) = value.split_once(' ') {
-                        push(credential.trim().to_string());
+                    for part in crate::redact::credential_parts(&value) {
+                        push(part.to_string());
                     }
-                    push(value);
                 }
             }
         }

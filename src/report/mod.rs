@@ -1,6 +1,7 @@
 //! `RunReport`: the one value every reporter renders from (spec 5), and the reporters.
 
 use crate::exit::Code;
+pub use crate::stats::LatencyStats;
 
 pub mod file;
 pub mod github;
@@ -22,6 +23,17 @@ pub enum CheckStatus {
     Warned,
 }
 
+impl CheckStatus {
+    /// The status of a check that ran: an `optional` one warns instead of failing.
+    pub fn judged(passed: bool, optional: bool) -> CheckStatus {
+        match (passed, optional) {
+            (true, _) => CheckStatus::Passed,
+            (false, true) => CheckStatus::Warned,
+            (false, false) => CheckStatus::Failed,
+        }
+    }
+}
+
 /// The request as it was sent (secrets are masked later, by the writer).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RequestSummary {
@@ -29,22 +41,10 @@ pub struct RequestSummary {
     pub url: String,
 }
 
-/// The last response received, if any.
+/// The response shown for a check; a check that got no complete response has none.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ResponseSummary {
-    /// `None` when no response came back (refused, timeout, TLS failure...).
-    pub status: Option<u16>,
-}
-
-/// Latency figures over the samples that got a full response, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct LatencyStats {
-    pub min: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
+    pub status: u16,
 }
 
 /// A recorded exchange, for `-v` / `-vv` and nothing else.
@@ -84,11 +84,11 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    /// A check that never ran.
-    pub fn skipped(name: impl Into<String>, line: usize, reason: impl Into<String>) -> Self {
+    /// A check that sent nothing, with every figure empty.
+    fn unsent(name: impl Into<String>, line: usize, status: CheckStatus) -> Self {
         CheckReport {
             name: name.into(),
-            status: CheckStatus::Skipped,
+            status,
             line,
             request: None,
             response: None,
@@ -98,8 +98,24 @@ impl CheckReport {
             availability: None,
             latency_ms: None,
             failures: Vec::new(),
-            skip_reason: Some(reason.into()),
+            skip_reason: None,
             detail: None,
+        }
+    }
+
+    /// A check that never ran.
+    pub fn skipped(name: impl Into<String>, line: usize, reason: impl Into<String>) -> Self {
+        CheckReport {
+            skip_reason: Some(reason.into()),
+            ..Self::unsent(name, line, CheckStatus::Skipped)
+        }
+    }
+
+    /// A check that failed before its request went out (a variable, a URL that cannot be built).
+    pub fn failed_unsent(name: impl Into<String>, line: usize, optional: bool, failure: String) -> Self {
+        CheckReport {
+            failures: vec![failure],
+            ..Self::unsent(name, line, CheckStatus::judged(false, optional))
         }
     }
 }

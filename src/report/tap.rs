@@ -109,7 +109,7 @@ fn diagnostic(out: &mut dyn Write, file: &str, c: &CheckReport, severity: &'stat
             method: &r.method,
             url: &r.url,
         }),
-        status: c.response.as_ref().and_then(|r| r.status),
+        status: c.response.as_ref().map(|r| r.status),
         duration_ms: c.duration_ms.map(round_ms),
         sla,
     };

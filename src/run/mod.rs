@@ -1,10 +1,20 @@
-//! Running checks: [`plan`] (filters, dependency closure, variables), [`execute`] (scheduling,
-//! retries, samples, cancellation), [`http`] (client, timing, body cap), [`stats`] (percentiles).
+//! Running checks, split as Hurl's runner is: [`plan`] (filters, dependency closure, variables),
+//! [`execute`] (scheduling, cancellation through [`control`]), [`request`] (building a check's
+//! request), [`exchange`] (one send with retries and `poll`), [`judge`] and [`capture`] (one
+//! recorded response judged), [`sampled`] (N samples) and [`tally`] (their SLA verdict).
 
+mod capture;
+mod control;
+mod exchange;
 pub mod execute;
-
+mod judge;
 pub mod plan;
-pub mod stats;
+mod request;
+mod sampled;
+mod tally;
 
-pub use execute::{Control, Details, Observer, Settings, Silent, execute};
-pub use plan::{BuiltIns, Plan, Selection, plan};
+pub use crate::vars::BuiltIns;
+pub use control::Control;
+pub(crate) use execute::{Ctx, Finished};
+pub use execute::{Details, Observer, Settings, execute};
+pub use plan::{Plan, PlannedSuite, Selection, plan};

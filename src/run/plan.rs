@@ -1,9 +1,10 @@
 //! From loaded suites to what will run: filters, the dependency closure, `environments:`, and a
-//! check that every variable resolves (spec 2.3) before any request.
+//! check that every variable resolves (README, "Variables") before any request.
 
 use crate::error::{Error, SuiteError};
 use crate::redact::{Redactor, is_secret_variable};
 use crate::suite::Suite;
+use crate::vars::{BuiltIns, EnvLookup, Scope};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,16 +48,13 @@ impl Plan {
     }
 }
 
-/// Names the built-ins answer (spec 2.3).
-pub const BUILT_INS: &[&str] = &["run_id", "uuid", "timestamp"];
-
 /// Plans the run. `cli_vars` are `--var`s; `env_lookup` reads the process environment.
 pub fn plan(
     suites: Vec<Suite>,
     selection: &Selection,
     environment: &str,
     cli_vars: &[(String, String)],
-    env_lookup: &dyn Fn(&str) -> Option<String>,
+    env_lookup: &EnvLookup<'_>,
     built_ins: &BuiltIns,
     redactor: &Redactor,
 ) -> Result<Plan, Error> {
@@ -65,6 +63,16 @@ pub fn plan(
             redactor.add(value);
         }
     }
+    // A secret the suites take from the process environment is masked from the start.
+    let env = |name: &str| {
+        let value = env_lookup(name);
+        if let Some(v) = &value
+            && is_secret_variable(name)
+        {
+            redactor.add(v);
+        }
+        value
+    };
     let mut errors = Vec::new();
     let mut planned = Vec::new();
     for suite in suites {
@@ -80,61 +88,15 @@ pub fn plan(
         if selected.is_empty() {
             continue;
         }
-        let lookup_env = |name: &str| {
-            let value = env_lookup(name);
-            if let Some(v) = &value
-                && is_secret_variable(name)
-            {
-                redactor.add(v);
-            }
-            value.map(Value::String)
+        let variables = suite_variables(&suite, &env, built_ins, redactor, &mut errors);
+        let scope = Scope {
+            captures: &HashMap::new(),
+            cli_vars,
+            suite_vars: &variables,
+            env: &env,
+            built_ins,
         };
-        // Suite variables may use the process environment (and the built-ins).
-        let mut variables = HashMap::new();
-        for v in &suite.variables {
-            match crate::vars::expand(&v.template, &|n| lookup_env(n).or_else(|| built_ins.get(n))) {
-                Ok(value) => {
-                    if is_secret_variable(&v.name) {
-                        redactor.add(&value);
-                    }
-                    variables.insert(v.name.clone(), Value::String(value));
-                }
-                Err(undefined) => errors.push(SuiteError::new(
-                    &suite.file,
-                    v.pos.line,
-                    v.pos.column,
-                    format!("variable `{}` uses undefined variable `{}`", v.name, undefined.0),
-                )),
-            }
-        }
-        let captured: Vec<&str> = suite
-            .checks
-            .iter()
-            .flat_map(|c| c.captures.iter().map(|k| k.name.as_str()))
-            .collect();
-        for &i in &selected {
-            let check = &suite.checks[i];
-            for site in &check.templates {
-                for (name, has_default) in crate::vars::references(&site.text) {
-                    let defined = captured.contains(&name.as_str())
-                        || cli_vars.iter().any(|(k, _)| *k == name)
-                        || variables.contains_key(&name)
-                        || lookup_env(&name).is_some()
-                        || BUILT_INS.contains(&name.as_str());
-                    if !defined && !has_default {
-                        errors.push(SuiteError::new(
-                            &suite.file,
-                            site.pos.line,
-                            site.pos.column,
-                            format!(
-                                "check {:?} uses undefined variable `{name}` (define it in `variables`, pass --var {name}=…, set it in the environment, or write ${{{name}:-default}})",
-                                check.name
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
+        check_references(&suite, &selected, &scope, &mut errors);
         let checks = selected
             .into_iter()
             .map(|index| {
@@ -164,41 +126,68 @@ pub fn plan(
     Ok(plan)
 }
 
-/// The built-in variables of one run.
-#[derive(Debug, Clone)]
-pub struct BuiltIns {
-    pub run_id: String,
-    /// Unix milliseconds at the start of the run.
-    pub timestamp: u128,
-}
-
-impl BuiltIns {
-    pub fn new() -> BuiltIns {
-        let timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        BuiltIns {
-            run_id: format!("run-{}", &id[..12]),
-            timestamp,
+/// The suite's `variables`, expanded: they may use the process environment and the built-ins.
+fn suite_variables(
+    suite: &Suite,
+    env: &EnvLookup<'_>,
+    built_ins: &BuiltIns,
+    redactor: &Redactor,
+    errors: &mut Vec<SuiteError>,
+) -> HashMap<String, Value> {
+    let none = HashMap::new();
+    let scope = Scope {
+        captures: &none,
+        cli_vars: &[],
+        suite_vars: &none,
+        env,
+        built_ins,
+    };
+    let mut variables = HashMap::new();
+    for v in &suite.variables {
+        match crate::vars::expand(&v.template, &|n| scope.get(n)) {
+            Ok(value) => {
+                if is_secret_variable(&v.name) {
+                    redactor.add(&value);
+                }
+                variables.insert(v.name.clone(), Value::String(value));
+            }
+            Err(undefined) => errors.push(SuiteError::new(
+                &suite.file,
+                v.pos.line,
+                v.pos.column,
+                format!("variable `{}` uses undefined variable `{}`", v.name, undefined.0),
+            )),
         }
     }
-
-    /// `${uuid}` is new at each use.
-    pub fn get(&self, name: &str) -> Option<Value> {
-        match name {
-            "run_id" => Some(Value::String(self.run_id.clone())),
-            "timestamp" => Some(Value::from(self.timestamp as u64)),
-            "uuid" => Some(Value::String(uuid::Uuid::new_v4().to_string())),
-            _ => None,
-        }
-    }
+    variables
 }
 
-impl Default for BuiltIns {
-    fn default() -> Self {
-        BuiltIns::new()
+/// Every `${x}` of the selected checks has a value somewhere, a default, or is captured by a
+/// check of the suite (README, "Variables"): an undefined one is a suite error before any request.
+fn check_references(suite: &Suite, selected: &[usize], scope: &Scope, errors: &mut Vec<SuiteError>) {
+    let captured: Vec<&str> = suite
+        .checks
+        .iter()
+        .flat_map(|c| c.captures.iter().map(|k| k.name.as_str()))
+        .collect();
+    for &i in selected {
+        let check = &suite.checks[i];
+        for site in &check.templates {
+            for (name, has_default) in crate::vars::references(&site.text) {
+                if has_default || captured.contains(&name.as_str()) || scope.defines(&name) {
+                    continue;
+                }
+                errors.push(SuiteError::new(
+                    &suite.file,
+                    site.pos.line,
+                    site.pos.column,
+                    format!(
+                        "check {:?} uses undefined variable `{name}` (define it in `variables`, pass --var {name}=…, set it in the environment, or write ${{{name}:-default}})",
+                        check.name
+                    ),
+                ));
+            }
+        }
     }
 }
 

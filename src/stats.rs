@@ -1,6 +1,15 @@
-//! Percentiles by the nearest-rank method (spec 4.2).
+//! Latency figures: percentiles by the nearest-rank method (README, "Samples and SLA").
 
-use crate::report::LatencyStats;
+/// Latency figures over the samples that got a full response, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LatencyStats {
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
 
 /// The p-th percentile of `sorted` (ascending): the value at rank `ceil(p/100 × n)`.
 pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {

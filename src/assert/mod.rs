@@ -1,6 +1,8 @@
 //! Assertions (spec 2.2): pure functions of an expectation and a recorded response. No network,
 //! no clock: what was measured comes in as values.
 
+pub mod sla;
+
 use regex::Regex;
 use serde_json::Value;
 use std::time::Duration;
@@ -83,28 +85,38 @@ pub enum JsonType {
 }
 
 impl JsonType {
+    /// Every type with the name the `type` operator and failure messages use.
+    const NAMES: [(JsonType, &'static str); 7] = [
+        (JsonType::String, "string"),
+        (JsonType::Number, "number"),
+        (JsonType::Integer, "integer"),
+        (JsonType::Boolean, "boolean"),
+        (JsonType::Array, "array"),
+        (JsonType::Object, "object"),
+        (JsonType::Null, "null"),
+    ];
+
     pub fn parse(name: &str) -> Option<JsonType> {
-        Some(match name {
-            "string" => JsonType::String,
-            "number" => JsonType::Number,
-            "integer" => JsonType::Integer,
-            "boolean" => JsonType::Boolean,
-            "array" => JsonType::Array,
-            "object" => JsonType::Object,
-            "null" => JsonType::Null,
-            _ => return None,
-        })
+        Self::NAMES.iter().find(|(_, n)| *n == name).map(|(t, _)| *t)
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            JsonType::String => "string",
-            JsonType::Number => "number",
-            JsonType::Integer => "integer",
-            JsonType::Boolean => "boolean",
-            JsonType::Array => "array",
-            JsonType::Object => "object",
-            JsonType::Null => "null",
+        Self::NAMES
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// The most precise type of a value: a whole number is an `integer`.
+    pub fn of(v: &Value) -> JsonType {
+        match v {
+            Value::Null => JsonType::Null,
+            Value::Bool(_) => JsonType::Boolean,
+            Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => JsonType::Integer,
+            Value::Number(_) => JsonType::Number,
+            Value::String(_) => JsonType::String,
+            Value::Array(_) => JsonType::Array,
+            Value::Object(_) => JsonType::Object,
         }
     }
 
@@ -233,20 +245,8 @@ fn describe_found(op: &Op, found: Option<&Value>) -> String {
             Some(n) => format!("{n} (value: {})", show(v)),
             None => format!("{} (no length)", show(v)),
         },
-        Op::Type(_) => format!("{} ({})", type_name(v), show(v)),
+        Op::Type(_) => format!("{} ({})", JsonType::of(v).name(), show(v)),
         _ => show(v),
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
