@@ -1,5 +1,5 @@
-//! The command line (spec 1): clap types and the mapping from flags (and their environment
-//! variables) to options. Knows nothing of HTTP or YAML.
+//! The command line: the clap types, and how each flag's text is parsed. Knows nothing
+//! of HTTP, YAML or environment variables: `app::options` turns the flags into run options.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -176,48 +176,6 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     let v = v.trim();
     reqwest::header::HeaderValue::from_str(v).map_err(|_| format!("invalid value for header {k}"))?;
     Ok((k.to_string(), v.to_string()))
-}
-
-/// An environment variable, where the empty string counts as unset (spec 1).
-pub fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-impl RunArgs {
-    /// `--suites`, else `ENDPOINT_CHECK_SUITES`, else `./suites`.
-    pub fn suite_paths(&self) -> Vec<PathBuf> {
-        if !self.suites.is_empty() {
-            return self.suites.clone();
-        }
-        match env_var("ENDPOINT_CHECK_SUITES") {
-            Some(p) => std::env::split_paths(&p).collect(),
-            None => vec![PathBuf::from("suites")],
-        }
-    }
-
-    /// `--yes`, or `ENDPOINT_CHECK_YES` set to `1`, `true` or `yes`.
-    pub fn skip_countdown(&self) -> bool {
-        self.yes
-            || env_var("ENDPOINT_CHECK_YES")
-                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-    }
-
-    /// Whether stdout gets colors (spec 1, `--color`).
-    pub fn use_color(&self, stdout_is_terminal: bool) -> bool {
-        match self.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                if env_var("NO_COLOR").is_some() {
-                    false
-                } else if env_var("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
-                    true
-                } else {
-                    stdout_is_terminal
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,33 @@
 //! stop cleanly (what finished is still reported); a second one exits at once.
 
 use crate::exit::Code;
-use crate::report::Interruption;
 use tokio::sync::watch;
+
+/// Why a run stopped early, if it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    Sigint,
+    Sigterm,
+}
+
+impl Interruption {
+    /// The signal's name as the reports print it: `SIGINT`, `SIGTERM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interruption::Sigint => "SIGINT",
+            Interruption::Sigterm => "SIGTERM",
+        }
+    }
+}
+
+impl From<Interruption> for Code {
+    fn from(kind: Interruption) -> Code {
+        match kind {
+            Interruption::Sigint => Code::Interrupted,
+            Interruption::Sigterm => Code::Terminated,
+        }
+    }
+}
 
 /// A handle on the signals received so far.
 #[derive(Clone)]
@@ -23,7 +48,7 @@ impl Signals {
                 received += 1;
                 if received > 1 {
                     // The user insists: no more waiting for in-flight requests or reports.
-                    std::process::exit(code_of(kind).as_i32());
+                    std::process::exit(Code::from(kind).as_i32());
                 }
                 let _ = tx.send(Some(kind));
             }
@@ -48,14 +73,6 @@ impl Signals {
                 std::future::pending::<()>().await;
             }
         }
-    }
-}
-
-/// The exit code of an interruption.
-pub fn code_of(kind: Interruption) -> Code {
-    match kind {
-        Interruption::Sigint => Code::Interrupted,
-        Interruption::Sigterm => Code::Terminated,
     }
 }
 

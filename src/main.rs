@@ -8,7 +8,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let redactor = Redactor::new();
     for name in ["VERCEL_TOKEN", "VERCEL_AUTOMATION_BYPASS_SECRET"] {
-        if let Some(value) = endpoint_check::cli::env_var(name) {
+        if let Some(value) = endpoint_check::env::process_lookup(name) {
             redactor.add(value);
         }
     }

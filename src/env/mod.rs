@@ -349,8 +349,9 @@ pub struct ResolveOptions<'a> {
     pub lookup: &'a (dyn Fn(&str) -> Option<String> + Sync),
     /// The folder `.vercel/project.json` is searched from.
     pub cwd: &'a Path,
-    /// The run's HTTP client (rustls, proxies, `--insecure`/`--cacert` applied).
-    pub client: &'a reqwest::Client,
+    /// The run's HTTP client (rustls, proxies, `--insecure`/`--cacert` applied). `None` when
+    /// the caller knows resolution sends nothing (`list` of any environment but `preview`).
+    pub client: Option<&'a reqwest::Client>,
     /// How often a building Vercel deployment is polled under `--wait` (spec: 5 s).
     pub poll_interval: Duration,
     /// Progress while resolution waits (a building preview under `--wait`), one line per call.
@@ -377,7 +378,7 @@ impl<'a> ResolveOptions<'a> {
             wait: None,
             lookup,
             cwd,
-            client,
+            client: Some(client),
             poll_interval: vercel::POLL_INTERVAL,
             progress: None,
         }
@@ -386,6 +387,12 @@ impl<'a> ResolveOptions<'a> {
     /// The process environment through `lookup`, an empty value counting as unset.
     pub(crate) fn var(&self, name: &str) -> Option<String> {
         (self.lookup)(name).filter(|v| !v.is_empty())
+    }
+
+    /// The client, for the one part of resolution that calls out: the Vercel API.
+    pub(crate) fn client(&self) -> Result<&'a reqwest::Client, String> {
+        self.client
+            .ok_or_else(|| "no HTTP client was given to call the Vercel API with".to_string())
     }
 
     pub(crate) fn say(&self, line: &str) {
@@ -418,6 +425,22 @@ fn expand_field(opts: &ResolveOptions<'_>, text: &str, what: &str) -> Result<Str
             undefined.0
         ))
     })
+}
+
+/// The environments that exist (the built-in ones, then those in the file), when `name` is one
+/// of them; else the error that lists them (exit 3).
+pub fn check_name(name: &str, environments: Option<&EnvironmentsFile>) -> Result<Vec<String>, Error> {
+    let known = EnvironmentsFile::known_names(environments);
+    if known.iter().any(|k| k == name) {
+        return Ok(known);
+    }
+    let hint = crate::suite::closest(name, known.iter().map(String::as_str))
+        .map(|b| format!(" Did you mean `{b}`?"))
+        .unwrap_or_default();
+    Err(Error::Environment(format!(
+        "unknown environment `{name}`. Environments: {}.{hint}",
+        known.join(", ")
+    )))
 }
 
 /// Resolves the environment. Errors are [`Error::Environment`] (exit 3).

@@ -633,7 +633,7 @@ impl ApiCall<'_> {
         };
         let response = self
             .opts
-            .client
+            .client()?
             .get(url)
             .bearer_auth(self.token)
             .header(reqwest::header::ACCEPT, "application/json")

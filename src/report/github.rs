@@ -8,34 +8,29 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{CheckReport, CheckStatus, Interruption, RunReport};
+use super::{CheckReport, CheckStatus, RunReport};
 
 /// Escapes a workflow-command property value: `%`, CR, LF, `:` and `,`. Other control
 /// characters (an escape sequence in a server's message, say) become spaces.
 pub fn escape_property(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            ':' => out.push_str("%3A"),
-            ',' => out.push_str("%2C"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(s, true)
 }
 
 /// Escapes a workflow-command message: `%`, CR and LF; other control characters become spaces.
 pub fn escape_message(s: &str) -> String {
+    escape(s, false)
+}
+
+/// A property also escapes `:` and `,`, which end it.
+fn escape(s: &str, property: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '%' => out.push_str("%25"),
             '\r' => out.push_str("%0D"),
             '\n' => out.push_str("%0A"),
+            ':' if property => out.push_str("%3A"),
+            ',' if property => out.push_str("%2C"),
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
@@ -178,13 +173,7 @@ pub fn step_summary(report: &RunReport) -> String {
     let s = report.summary();
     let mut out = String::new();
     let verdict = match report.interrupted {
-        Some(i) => {
-            let signal = match i {
-                Interruption::Sigint => "SIGINT",
-                Interruption::Sigterm => "SIGTERM",
-            };
-            format!("⛔ Run interrupted by {signal}")
-        }
+        Some(kind) => format!("⛔ Run interrupted by {}", kind.name()),
         None if s.failed > 0 => format!("❌ {} of {} checks failed", s.failed, s.total),
         None => format!("✅ All {} checks passed", s.total),
     };

@@ -1,20 +1,19 @@
 //! The human report (spec 5): a banner, each suite's checks in file order, counts, a verdict.
 //! Colors come from `colored`, switched on or off once for the process by the caller.
 
-use super::{CheckReport, CheckStatus, ExchangeDetail, Interruption, RunReport, SuiteReport, Summary};
+use super::{CheckReport, CheckStatus, ExchangeDetail, RunReport, SuiteReport, Summary};
 use crate::assert::fmt_ms;
 use colored::Colorize;
 use std::io::{self, Write};
 
 const RULE: &str = "================================================";
 
-/// How much to show.
+/// How much to show. `-v`/`-vv` need nothing here: the runner decides which checks carry
+/// request and response details, and every detail a check carries is shown.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
     /// `-q`: only failures and the summary.
     pub quiet: bool,
-    /// `-v`: details of failures; `-vv`: of every check (the runner decides which checks carry them).
-    pub verbose: u8,
 }
 
 /// The banner, printed before the run starts (and before any countdown).
@@ -42,14 +41,6 @@ pub fn environment_lines(
 ) -> io::Result<()> {
     writeln!(out, "Environment: {}", environment.bold())?;
     writeln!(out, "Base URL: {base_url} (from {source})")
-}
-
-/// Every suite's results and the verdict.
-pub fn results(report: &RunReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
-    for suite in &report.suites {
-        suite_results(suite, style, out)?;
-    }
-    verdict(report, out)
 }
 
 /// One suite's block: its checks in file order and its counts. A run prints each block as soon
@@ -169,12 +160,9 @@ pub fn verdict(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
     let s = report.summary();
     writeln!(out, "{RULE}")?;
     if let Some(kind) = report.interrupted {
-        let signal = match kind {
-            Interruption::Sigint => "SIGINT",
-            Interruption::Sigterm => "SIGTERM",
-        };
         let line = format!(
-            "⛔ Interrupted by {signal}: {} passed, {} failed, {} skipped of {} checks",
+            "⛔ Interrupted by {}: {} passed, {} failed, {} skipped of {} checks",
+            kind.name(),
             s.passed + s.warned,
             s.failed,
             s.skipped,

@@ -1,6 +1,7 @@
 //! `RunReport`: the one value every reporter renders from (spec 5), and the reporters.
 
 use crate::exit::Code;
+pub use crate::interrupt::Interruption;
 pub use crate::stats::LatencyStats;
 
 pub mod file;
@@ -156,13 +157,6 @@ impl Summary {
     }
 }
 
-/// Why a run stopped early, if it did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interruption {
-    Sigint,
-    Sigterm,
-}
-
 /// Everything a reporter needs, and nothing about how the checks ran.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunReport {
@@ -185,8 +179,7 @@ impl RunReport {
     /// The exit code this report stands for (spec 1): an interruption wins, then any failure.
     pub fn exit_code(&self) -> Code {
         match self.interrupted {
-            Some(Interruption::Sigint) => Code::Interrupted,
-            Some(Interruption::Sigterm) => Code::Terminated,
+            Some(kind) => Code::from(kind),
             None if self.summary().failed > 0 => Code::ChecksFailed,
             None => Code::Success,
         }

@@ -51,7 +51,7 @@ pub struct Progress {
 }
 
 /// True when a progress bar may be drawn: stderr is a terminal and `CI` is unset or empty.
-pub fn wanted() -> bool {
+fn wanted() -> bool {
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     !ci && std::io::stderr().is_terminal()
 }
@@ -67,7 +67,7 @@ impl Progress {
     }
 
     /// A bar that draws nothing and does nothing.
-    pub fn hidden() -> Progress {
+    fn hidden() -> Progress {
         Progress {
             bar: None,
             shared: Arc::default(),
@@ -75,7 +75,7 @@ impl Progress {
     }
 
     /// A bar drawing to `target` (tests use a hidden or in-memory target).
-    pub fn with_target(total: usize, target: ProgressDrawTarget) -> Progress {
+    fn with_target(total: usize, target: ProgressDrawTarget) -> Progress {
         let shared = Arc::<Shared>::default();
         let for_style = Arc::clone(&shared);
         let status = move |_: &ProgressState, w: &mut dyn std::fmt::Write| for_style.write_status(w);
@@ -92,11 +92,6 @@ impl Progress {
             bar: Some(bar),
             shared,
         }
-    }
-
-    /// True when nothing is drawn.
-    pub fn is_hidden(&self) -> bool {
-        self.bar.as_ref().is_none_or(ProgressBar::is_hidden)
     }
 
     /// A check started: it becomes the check shown in flight.
@@ -138,23 +133,6 @@ impl Progress {
         bar.inc(1);
     }
 
-    /// Checks done so far.
-    pub fn done(&self) -> usize {
-        self.bar.as_ref().map_or(0, |b| b.position() as usize)
-    }
-
-    /// Failed checks so far.
-    pub fn failed(&self) -> usize {
-        self.shared.failed.load(Ordering::Relaxed)
-    }
-
-    /// The status text after the counts, as drawn: `failed N · name in flight`.
-    pub fn status_text(&self) -> String {
-        let mut s = String::new();
-        self.shared.write_status(&mut s);
-        s
-    }
-
     /// Runs `f` with the bar taken off the screen, for printing above it.
     pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         match &self.bar {
@@ -181,20 +159,40 @@ impl Drop for Progress {
 mod tests {
     use super::*;
 
+    // What the bar would draw, read from its insides: the run itself never asks.
+    fn is_hidden(p: &Progress) -> bool {
+        p.bar.as_ref().is_none_or(ProgressBar::is_hidden)
+    }
+
+    fn done(p: &Progress) -> usize {
+        p.bar.as_ref().map_or(0, |b| b.position() as usize)
+    }
+
+    fn failed(p: &Progress) -> usize {
+        p.shared.failed.load(Ordering::Relaxed)
+    }
+
+    /// The status text after the counts, as drawn: `failed N · name in flight`.
+    fn status_text(p: &Progress) -> String {
+        let mut s = String::new();
+        p.shared.write_status(&mut s);
+        s
+    }
+
     #[test]
     fn counts_and_names_while_hidden_from_the_screen() {
         let p = Progress::with_target(3, ProgressDrawTarget::hidden());
-        assert!(p.is_hidden());
+        assert!(is_hidden(&p));
         p.started("GET /a");
         p.started("POST /b\n");
         p.finished("GET /a", CheckStatus::Passed);
-        assert_eq!(p.status_text(), "POST /b ");
+        assert_eq!(status_text(&p), "POST /b ");
         p.started("GET /c");
         p.finished("GET /c", CheckStatus::Failed);
         // The check still running is shown, not the one that just ended.
-        assert_eq!(p.status_text(), "failed 1 · POST /b ");
-        assert_eq!(p.done(), 2);
-        assert_eq!(p.failed(), 1);
+        assert_eq!(status_text(&p), "failed 1 · POST /b ");
+        assert_eq!(done(&p), 2);
+        assert_eq!(failed(&p), 1);
         p.clear();
     }
 
@@ -202,7 +200,7 @@ mod tests {
     fn long_names_are_cut() {
         let p = Progress::with_target(1, ProgressDrawTarget::hidden());
         p.started(&"x".repeat(100));
-        assert_eq!(p.status_text().chars().count(), MAX_NAME_CHARS + 1);
+        assert_eq!(status_text(&p).chars().count(), MAX_NAME_CHARS + 1);
     }
 
     #[test]
@@ -210,8 +208,8 @@ mod tests {
         let p = Progress::hidden();
         p.started("x");
         p.finished("x", CheckStatus::Failed);
-        assert_eq!((p.done(), p.failed()), (0, 0));
-        assert!(p.is_hidden());
+        assert_eq!((done(&p), failed(&p)), (0, 0));
+        assert!(is_hidden(&p));
         p.clear();
     }
 }

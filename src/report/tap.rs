@@ -35,7 +35,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::json::{round_ms, round_percent, round_stats};
-use super::{CheckReport, CheckStatus, Interruption, LatencyStats, RunReport};
+use super::{CheckReport, CheckStatus, LatencyStats, RunReport};
 
 /// One line of text: control characters (line breaks included) become spaces.
 fn one_line(s: &str) -> String {
@@ -157,10 +157,8 @@ pub fn render(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
         "# {} passed, {} failed, {} skipped, {} warned",
         summary.passed, summary.failed, summary.skipped, summary.warned
     )?;
-    match report.interrupted {
-        Some(Interruption::Sigint) => writeln!(out, "# interrupted (SIGINT)")?,
-        Some(Interruption::Sigterm) => writeln!(out, "# interrupted (SIGTERM)")?,
-        None => {}
+    if let Some(kind) = report.interrupted {
+        writeln!(out, "# interrupted ({})", kind.name())?;
     }
     out.flush()
 }

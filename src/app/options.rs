@@ -1,0 +1,176 @@
+//! The command line turned into ready-to-use values, once: every run flag with its environment
+//! variable fallback already applied, so the commands read options, never flags.
+
+use crate::cli::{ColorChoice, Format, RunArgs};
+use crate::env::{Target, process_lookup};
+use crate::report::human;
+use crate::http;
+use crate::run::{self, Details, Selection};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where suites are read from when neither `--suites` nor `ENDPOINT_CHECK_SUITES` says.
+const DEFAULT_SUITES: &str = "suites";
+
+/// A run's options (`run`, `list`, `validate`, `demo`).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `--suites`, else `ENDPOINT_CHECK_SUITES`; `None` when neither is given.
+    pub suites: Option<Vec<PathBuf>>,
+    pub selection: Selection,
+    /// `--var`: planning and the runner both read them.
+    pub vars: Vec<(String, String)>,
+    pub resolve: ResolveFlags,
+    pub client: http::ClientOptions,
+    pub checks: CheckFlags,
+    pub output: Output,
+}
+
+/// What resolving the environment takes from the command line.
+#[derive(Debug, Clone)]
+pub struct ResolveFlags {
+    pub base_url: Option<String>,
+    pub delay: Option<Duration>,
+    /// `--yes` or `ENDPOINT_CHECK_YES`.
+    pub skip_countdown: bool,
+    pub timeout: Duration,
+    pub wait: Option<Duration>,
+}
+
+/// How the checks run: the pieces of [`run::Settings`] that come from flags.
+#[derive(Debug, Clone)]
+pub struct CheckFlags {
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub samples: Option<u32>,
+    pub concurrency: usize,
+    pub fail_fast: bool,
+    pub details: Details,
+}
+
+/// Where the results go, and how they look.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    /// Whether stdout gets colors, `--color` and `NO_COLOR`/`CLICOLOR_FORCE` weighed.
+    pub color: bool,
+    /// `Some` with human output: each suite's block is printed as it finishes.
+    pub human: Option<human::Style>,
+    pub json: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    /// `Some` under GitHub Actions: annotations, and the step summary when there is a file for it.
+    pub github: Option<GitHub>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GitHub {
+    /// `GITHUB_STEP_SUMMARY`.
+    pub step_summary: Option<PathBuf>,
+}
+
+impl RunOptions {
+    /// Reads the flags, and the environment variables that stand in for missing ones.
+    pub fn new(args: RunArgs) -> RunOptions {
+        let var = process_lookup;
+        let suites = if !args.suites.is_empty() {
+            Some(args.suites)
+        } else {
+            var("ENDPOINT_CHECK_SUITES").map(|p| std::env::split_paths(&p).collect())
+        };
+        let skip_countdown = args.yes
+            || var("ENDPOINT_CHECK_YES")
+                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+        let github = (var("GITHUB_ACTIONS").as_deref() == Some("true")).then(|| GitHub {
+            step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+        });
+        RunOptions {
+            suites,
+            selection: Selection {
+                customers: args.customers,
+                tags: args.tags,
+                filter: args.filter,
+            },
+            vars: args.vars,
+            resolve: ResolveFlags {
+                base_url: args.base_url,
+                delay: args.delay,
+                skip_countdown,
+                timeout: args.timeout,
+                wait: args.wait,
+            },
+            client: http::ClientOptions {
+                insecure: args.insecure,
+                cacert: args.cacert,
+                pool_size: args.concurrency as usize,
+            },
+            checks: CheckFlags {
+                headers: args.headers,
+                timeout: args.timeout,
+                retries: args.retries,
+                samples: args.samples,
+                concurrency: args.concurrency as usize,
+                fail_fast: args.fail_fast,
+                details: match args.verbose {
+                    0 => Details::None,
+                    1 => Details::Failures,
+                    _ => Details::All,
+                },
+            },
+            output: Output {
+                format: args.format,
+                color: use_color(args.color, std::io::stdout().is_terminal()),
+                human: (args.format == Format::Human).then_some(human::Style { quiet: args.quiet }),
+                json: args.json,
+                junit: args.junit,
+                github,
+            },
+        }
+    }
+
+    /// The suites to load: the given ones, else `./suites`.
+    pub fn suite_paths(&self) -> Vec<PathBuf> {
+        self.suites
+            .clone()
+            .unwrap_or_else(|| vec![PathBuf::from(DEFAULT_SUITES)])
+    }
+
+    /// The runner's settings against `target`: the one place they are put together.
+    pub fn settings(&self, target: &Target) -> run::Settings {
+        let checks = &self.checks;
+        run::Settings {
+            environment: target.name.clone(),
+            base_url: target.base_url.clone(),
+            environment_headers: target.headers.clone(),
+            cli_headers: checks.headers.clone(),
+            cli_vars: self.vars.clone(),
+            timeout: checks.timeout,
+            retries: checks.retries,
+            samples: checks.samples,
+            concurrency: checks.concurrency,
+            fail_fast: checks.fail_fast,
+            unauthorized_hint: target.unauthorized_hint,
+            env_lookup: crate::env::process_lookup,
+            details: checks.details,
+        }
+    }
+}
+
+/// `always`/`never` win; under `auto` a non-empty `NO_COLOR` turns colors off, else a non-empty
+/// `CLICOLOR_FORCE` other than `0` turns them on, else colors follow the terminal.
+fn use_color(choice: ColorChoice, stdout_is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if process_lookup("NO_COLOR").is_some() {
+                false
+            } else if process_lookup("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else {
+                stdout_is_terminal
+            }
+        }
+    }
+}

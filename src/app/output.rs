@@ -1,0 +1,101 @@
+//! What a run shows: the live output while checks run, then the reports in every form asked for.
+
+use super::options::Output;
+use crate::cli::Format;
+use crate::error::Error;
+use crate::redact::Redactor;
+use crate::report::progress::Progress;
+use crate::report::{self, CheckStatus, RunReport, human};
+use crate::run;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Fails before anything is sent when a report file could not be written afterwards.
+pub fn check_report_files(output: &Output) -> Result<(), Error> {
+    for path in [&output.json, &output.junit].into_iter().flatten() {
+        report::file::check_writable(path).map_err(Error::Usage)?;
+    }
+    Ok(())
+}
+
+/// What a run shows while it goes: the progress bar, and with human output each suite's block
+/// as soon as it and the suites before it are done (a long SLA run in a CI log shows progress).
+pub struct LiveOutput {
+    pub progress: Arc<Progress>,
+    /// `Some` with human output.
+    pub human: Option<human::Style>,
+    pub redactor: Redactor,
+}
+
+impl run::Observer for LiveOutput {
+    fn started(&self, check: &str) {
+        self.progress.started(check);
+    }
+
+    fn finished(&self, check: &str, status: CheckStatus) {
+        self.progress.finished(check, status);
+    }
+
+    fn suite_finished(&self, _index: usize, suite: &report::SuiteReport) {
+        if let Some(style) = self.human {
+            self.progress.suspend(|| {
+                // Human output escapes nothing, so the redacting writer masks every secret in it.
+                let mut out = self.redactor.writer(std::io::stdout());
+                let _ = human::suite_results(suite, style, &mut out);
+                let _ = out.flush();
+            });
+        }
+    }
+}
+
+/// stdout in the chosen format, report files, GitHub annotations and step summary. A report
+/// that cannot be written is said on stderr; it does not change the exit code.
+pub fn write_reports(report: &RunReport, output: &Output, redactor: &Redactor) {
+    let mut out = redactor.writer(std::io::stdout());
+    let mut err = redactor.writer(std::io::stderr());
+    // Masked before escaping: an escaped secret (`&amp;`, `%3A`) would slip past the writer.
+    let masked = report::mask::masked(report, redactor);
+    let rendered = match output.format {
+        // The suites' blocks were printed as they finished.
+        Format::Human => human::verdict(&masked, &mut out),
+        Format::Json => report::json::render(&masked, &mut out),
+        Format::Junit => report::junit::render(&masked, &mut out),
+        Format::Tap => report::tap::render(&masked, &mut out),
+    };
+    let _ = out.flush();
+    let mut problems = Vec::new();
+    // A reader that went away (`| head`) is not the run's problem.
+    if let Err(e) = rendered
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        problems.push(format!("writing the report to stdout: {e}"));
+    }
+    if let Some(path) = &output.json
+        && let Err(e) = report::file::write_atomic(path, redactor, |w| report::json::render(&masked, w))
+    {
+        problems.push(format!("writing {}: {e}", path.display()));
+    }
+    if let Some(path) = &output.junit
+        && let Err(e) = report::file::write_atomic(path, redactor, |w| report::junit::render(&masked, w))
+    {
+        problems.push(format!("writing {}: {e}", path.display()));
+    }
+    if let Some(github) = &output.github {
+        let annotations = report::github::annotations(&masked);
+        let target: &mut dyn Write = if output.format == Format::Human {
+            &mut out
+        } else {
+            &mut err
+        };
+        let _ = target.write_all(annotations.as_bytes());
+        let _ = target.flush();
+        if let Some(summary) = &github.step_summary
+            && let Err(e) = report::file::append(summary, redactor, &report::github::step_summary(&masked))
+        {
+            problems.push(format!("appending to GITHUB_STEP_SUMMARY: {e}"));
+        }
+    }
+    for p in &problems {
+        let _ = writeln!(err, "error: {p}");
+    }
+}

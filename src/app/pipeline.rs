@@ -1,0 +1,239 @@
+//! The steps every command that runs checks shares: load and plan the suites, build the client,
+//! resolve the environment, get ready (banner, countdown, `--wait`), run the plan.
+
+use super::Context;
+use super::options::RunOptions;
+use super::output::LiveOutput;
+use crate::env::{self, EnvironmentsFile, ResolveOptions, Target};
+use crate::error::Error;
+use crate::report::progress::Progress;
+use crate::report::{RunReport, human};
+use crate::http;
+use crate::run::{self, BuiltIns, Control};
+use crate::suite;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long checks in flight may finish after the first Ctrl-C before they are cut off.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+
+/// Suites loaded and planned, ready to meet a target.
+pub struct Prepared {
+    pub plan: run::Plan,
+    pub environments: Option<EnvironmentsFile>,
+    built_ins: BuiltIns,
+    /// Keeps the demo's extracted bundle alive for the run.
+    _bundle: Option<tempfile::TempDir>,
+}
+
+impl Prepared {
+    /// Banner title: `environments.yaml`'s `title`, else `Endpoint Checks`.
+    fn title(&self) -> String {
+        self.environments
+            .as_ref()
+            .and_then(|e| e.title.clone())
+            .unwrap_or_else(|| "Endpoint Checks".to_string())
+    }
+}
+
+/// Loads `environments.yaml` and the suites from `paths`, checks the environment name, and
+/// plans. `bundle` is the demo's unpacked folder when `paths` point into it.
+pub fn prepare(
+    env_name: &str,
+    paths: Vec<std::path::PathBuf>,
+    bundle: Option<tempfile::TempDir>,
+    opts: &RunOptions,
+    ctx: &Context,
+) -> Result<Prepared, Error> {
+    let env_path = suite::environments_file(&paths[0]);
+    let environments = EnvironmentsFile::load(&env_path, &env_path.display().to_string())?;
+    let known = env::check_name(env_name, environments.as_ref())?;
+    let mut suites = suite::load_all(&paths, &known)?;
+    if let Some(dir) = &bundle {
+        // The bundle's temporary folder means nothing to the user: show where the files live in the repository.
+        for s in &mut suites {
+            if let Ok(rel) = Path::new(&s.file).strip_prefix(dir.path()) {
+                s.file = rel.display().to_string();
+            }
+        }
+    }
+    for secret in env::secrets(environments.as_ref(), &env::process_lookup) {
+        ctx.redactor.add(secret);
+    }
+    let built_ins = BuiltIns::new();
+    let plan = run::plan(
+        suites,
+        &opts.selection,
+        env_name,
+        &opts.vars,
+        &env::process_lookup,
+        &built_ins,
+        &ctx.redactor,
+    )?;
+    Ok(Prepared {
+        plan,
+        environments,
+        built_ins,
+        _bundle: bundle,
+    })
+}
+
+/// The run's one HTTP client; warns on stderr when it does not verify certificates.
+pub fn client(opts: &RunOptions, ctx: &Context) -> Result<reqwest::Client, Error> {
+    let client = http::build_client(&opts.client).map_err(Error::Usage)?;
+    if opts.client.insecure {
+        let _ = writeln!(
+            ctx.redactor.writer(std::io::stderr()),
+            "warning: --insecure: TLS certificates are not verified"
+        );
+    }
+    Ok(client)
+}
+
+/// Resolves the environment (which may call the Vercel API, with `client`), then prints the
+/// warnings that came with it. `wait` also waits for a building preview.
+pub async fn resolve(
+    env_name: &str,
+    opts: &RunOptions,
+    prepared: &Prepared,
+    client: Option<&reqwest::Client>,
+    wait: Option<Duration>,
+    ctx: &Context,
+) -> Result<Target, Error> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let say = |line: &str| {
+        let _ = writeln!(ctx.redactor.writer(std::io::stderr()), "{line}");
+    };
+    let flags = &opts.resolve;
+    let resolve = ResolveOptions {
+        name: env_name,
+        environments: prepared.environments.as_ref(),
+        base_url_flag: flags.base_url.clone(),
+        delay: flags.delay,
+        yes: flags.skip_countdown,
+        timeout: flags.timeout,
+        wait,
+        lookup: &env::process_lookup,
+        cwd: &cwd,
+        client,
+        poll_interval: env::vercel::POLL_INTERVAL,
+        progress: Some(&say),
+    };
+    let target = tokio::select! {
+        target = env::resolve(&resolve) => target?,
+        kind = ctx.signals.wait() => return Err(Error::Interrupted(kind.into())),
+    };
+    warn(&target, ctx);
+    Ok(target)
+}
+
+fn warn(target: &Target, ctx: &Context) {
+    let mut err = ctx.redactor.writer(std::io::stderr());
+    for warning in &target.warnings {
+        let _ = writeln!(err, "warning: {warning}");
+    }
+}
+
+/// Runs the plan against `target` and returns the report: the banner, the countdown, `--wait`
+/// (whose budget `resolved_in` has partly spent), then the checks. Reports are the caller's.
+pub async fn execute(
+    prepared: Prepared,
+    target: &Target,
+    resolved_in: Duration,
+    client: reqwest::Client,
+    opts: &RunOptions,
+    ctx: &Context,
+) -> Result<RunReport, Error> {
+    let title = prepared.title();
+    get_ready(&title, target, resolved_in, &client, opts, ctx).await?;
+    let control = Control::new();
+    let progress = Arc::new(Progress::new(prepared.plan.check_count()));
+    let watcher = watch_signals(&control, &progress, ctx);
+    let live = Arc::new(LiveOutput {
+        progress: progress.clone(),
+        human: opts.output.human,
+        redactor: ctx.redactor.clone(),
+    });
+    let started = Instant::now();
+    let suites = run::execute(
+        prepared.plan,
+        client,
+        opts.settings(target),
+        control,
+        live,
+        ctx.redactor.clone(),
+        prepared.built_ins,
+    )
+    .await;
+    watcher.abort();
+    progress.clear();
+    Ok(RunReport {
+        title,
+        environment: target.name.clone(),
+        base_url: target.base_url.clone(),
+        base_url_source: target.source.clone(),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        suites,
+        interrupted: ctx.signals.received(),
+    })
+}
+
+/// The banner (human output), the safety countdown, and `--wait` for the base URL; a signal
+/// during any of them ends the run before a check starts.
+async fn get_ready(
+    title: &str,
+    target: &Target,
+    resolved_in: Duration,
+    client: &reqwest::Client,
+    opts: &RunOptions,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let signals = &ctx.signals;
+    if opts.output.human.is_some() {
+        let mut out = ctx.redactor.writer(std::io::stdout());
+        let _ = human::banner(title, &target.name, &target.base_url, &target.source, &mut out);
+        let _ = out.flush();
+    }
+    let mut err = ctx.redactor.writer(std::io::stderr());
+    if !target.safety_delay.is_zero() {
+        tokio::select! {
+            _ = env::countdown(target, target.safety_delay, &mut err) => {}
+            kind = signals.wait() => return Err(Error::Interrupted(kind.into())),
+        }
+    }
+    // One `--wait` budget covers a building preview and the base URL coming up (not the countdown).
+    // Whole seconds: resolution's usual few milliseconds must not turn `--wait 500ms` into `499ms`.
+    let spent = Duration::from_secs(resolved_in.as_secs());
+    if let Some(within) = opts.resolve.wait.map(|w| w.saturating_sub(spent)) {
+        tokio::select! {
+            up = env::wait_until_up(client, &target.base_url, within, &mut err) => up?,
+            kind = signals.wait() => return Err(Error::Interrupted(kind.into())),
+        }
+    }
+    match signals.received() {
+        Some(kind) => Err(Error::Interrupted(kind.into())),
+        None => Ok(()),
+    }
+}
+
+/// On the first signal: no new request starts, and checks in flight get a grace period.
+fn watch_signals(control: &Control, progress: &Arc<Progress>, ctx: &Context) -> tokio::task::JoinHandle<()> {
+    let (control, progress) = (control.clone(), progress.clone());
+    let (signals, redactor) = (ctx.signals.clone(), ctx.redactor.clone());
+    tokio::spawn(async move {
+        signals.wait().await;
+        control.interrupt();
+        // Say what happens now, and that a second signal quits at once (interrupt.rs).
+        progress.suspend(|| {
+            let _ = writeln!(
+                redactor.writer(std::io::stderr()),
+                "interrupted: no new request starts; requests in flight get {} to finish (interrupt again to quit now)",
+                crate::assert::fmt_duration(INTERRUPT_GRACE)
+            );
+        });
+        tokio::time::sleep(INTERRUPT_GRACE).await;
+        control.abort();
+    })
+}
