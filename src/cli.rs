@@ -170,11 +170,9 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once(':')
         .ok_or_else(|| "expected \"Name: value\"".to_string())?;
-    let k = k.trim();
-    reqwest::header::HeaderName::from_bytes(k.as_bytes())
-        .map_err(|_| format!("invalid header name {k:?}"))?;
-    let v = v.trim();
-    reqwest::header::HeaderValue::from_str(v).map_err(|_| format!("invalid value for header {k}"))?;
+    let (k, v) = (k.trim(), v.trim());
+    crate::http::headers::name(k)?;
+    crate::http::headers::value(k, v)?;
     Ok((k.to_string(), v.to_string()))
 }
 

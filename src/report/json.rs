@@ -8,7 +8,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{CheckReport, CheckStatus, LatencyStats, RequestSummary, ResponseSummary, RunReport, Summary};
+use super::{
+    CheckReport, CheckStatus, LatencyStats, RequestSummary, ResponseSummary, RunReport, Summary, round_ms,
+    round_percent, round_stats,
+};
 
 /// The `version` field: bumped only if the shape changes incompatibly.
 pub const VERSION: u32 = 1;
@@ -47,27 +50,6 @@ struct JsonCheck<'a> {
     skip_reason: Option<&'a str>,
 }
 
-/// A duration in milliseconds, rounded to 0.1 ms.
-pub(crate) fn round_ms(ms: f64) -> f64 {
-    (ms * 10.0).round() / 10.0
-}
-
-/// A percentage with the floating-point noise taken off (`99.90000000000001` → `99.9`), but
-/// precise enough that one failure in 100 000 samples does not read as 100.
-pub(crate) fn round_percent(p: f64) -> f64 {
-    (p * 10_000.0).round() / 10_000.0
-}
-
-pub(crate) fn round_stats(s: &LatencyStats) -> LatencyStats {
-    LatencyStats {
-        min: round_ms(s.min),
-        p50: round_ms(s.p50),
-        p90: round_ms(s.p90),
-        p95: round_ms(s.p95),
-        p99: round_ms(s.p99),
-        max: round_ms(s.max),
-    }
-}
 
 fn check(c: &CheckReport) -> JsonCheck<'_> {
     let ran = c.status != CheckStatus::Skipped;

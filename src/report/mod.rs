@@ -185,3 +185,27 @@ impl RunReport {
         }
     }
 }
+
+// Figures as machine-readable reports (JSON, TAP) write them.
+
+/// A duration in milliseconds, rounded to 0.1 ms.
+pub fn round_ms(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
+}
+
+/// A percentage with the floating-point noise taken off (`99.90000000000001` → `99.9`), but
+/// precise enough that one failure in 100 000 samples does not read as 100.
+pub fn round_percent(p: f64) -> f64 {
+    (p * 10_000.0).round() / 10_000.0
+}
+
+pub fn round_stats(s: &LatencyStats) -> LatencyStats {
+    LatencyStats {
+        min: round_ms(s.min),
+        p50: round_ms(s.p50),
+        p90: round_ms(s.p90),
+        p95: round_ms(s.p95),
+        p99: round_ms(s.p99),
+        max: round_ms(s.max),
+    }
+}

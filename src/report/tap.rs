@@ -34,8 +34,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::json::{round_ms, round_percent, round_stats};
-use super::{CheckReport, CheckStatus, LatencyStats, RunReport};
+use super::{CheckReport, CheckStatus, LatencyStats, RunReport, round_ms, round_percent, round_stats};
 
 /// One line of text: control characters (line breaks included) become spaces.
 fn one_line(s: &str) -> String {
