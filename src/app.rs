@@ -102,7 +102,7 @@ fn prepare(mode: Mode, env_name: &str, args: &RunArgs, redactor: &Redactor) -> R
     let environments = EnvironmentsFile::load(&env_path, &env_path.display().to_string())?;
     let known = EnvironmentsFile::known_names(environments.as_ref());
     if !known.iter().any(|k| k == env_name) {
-        let hint = suite::closest(env_name, known.iter().map(String::as_str))
+        let hint = crate::suggest::closest(env_name, known.iter().map(String::as_str))
             .map(|b| format!(" Did you mean `{b}`?"))
             .unwrap_or_default();
         return Err(Error::Environment(format!(
@@ -253,7 +253,7 @@ async fn run_checks(
                 let _ = writeln!(
                     redactor.writer(std::io::stderr()),
                     "interrupted: no new request starts; requests in flight get {} to finish (interrupt again to quit now)",
-                    crate::assert::fmt_duration(INTERRUPT_GRACE)
+                    crate::duration::fmt(INTERRUPT_GRACE)
                 );
             });
             tokio::time::sleep(INTERRUPT_GRACE).await;

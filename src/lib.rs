@@ -15,5 +15,7 @@ pub mod interrupt;
 pub mod redact;
 pub mod report;
 pub mod run;
+pub mod suggest;
 pub mod suite;
 pub mod vars;
+pub mod yaml;

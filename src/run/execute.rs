@@ -4,7 +4,8 @@
 use super::http::{self, Prepared};
 use super::plan::{BuiltIns, Plan, PlannedSuite};
 use super::stats;
-use crate::assert::{self, Response, SampleExpect, fmt_ms};
+use crate::assert::{self, Response, SampleExpect};
+use crate::duration::fmt_ms;
 use crate::redact::{Redactor, is_secret_header, is_secret_variable};
 use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary, SuiteReport};
 use crate::suite::{BodyTemplate, CaptureSource, Check, RequestTarget};

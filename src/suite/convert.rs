@@ -2,9 +2,10 @@
 //! errors), then a pass that converts the free-form parts (status, latency, matchers, captures)
 //! and checks what serde cannot (names, dependencies, regexes, JSONPath).
 
-use super::positions::Seg;
 use super::*;
 use crate::assert::{JsonType, OPERATORS, Op};
+use crate::suggest::closest;
+use crate::yaml::{Positions, Seg, check_nesting, error as yaml_error, kind as yaml_kind, one_line};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 use std::collections::{BTreeSet, HashMap};
