@@ -1,7 +1,14 @@
 //! Suite files (spec 2): the typed model, loading, and validation. Every error carries
 //! `FILE:LINE:COLUMN`; no other module needs to know how positions are found.
 
-mod convert;
+mod capture;
+mod check;
+mod context;
+mod dependencies;
+mod expect;
+mod loader;
+mod matcher;
+mod request;
 
 use crate::assert::{JsonQuery, LatencyLimits, Matcher, StatusExpect};
 use crate::error::{Error, SuiteError};
@@ -223,5 +230,5 @@ pub fn load_all(paths: &[PathBuf], known_environments: &[String]) -> Result<Vec<
 pub fn load_file(path: &Path, known_environments: &[String]) -> Result<Suite, Vec<SuiteError>> {
     let display = path.display().to_string();
     let text = crate::yaml::read_file(path, &display).map_err(|e| vec![e])?;
-    convert::parse_suite(&display, path, &text, known_environments)
+    loader::parse_suite(&display, path, &text, known_environments)
 }
