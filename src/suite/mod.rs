@@ -1,5 +1,11 @@
 //! Suite files (spec 2): the typed model, loading, and validation. Every error carries
-//! `FILE:LINE:COLUMN`; no other module needs to know how positions are found.
+//! `FILE:LINE:COLUMN` (positions from [`crate::yaml`]); no other module needs to know how
+//! positions are found.
+//!
+//! Loading reads the file with [`crate::yaml`], then converts it part by part: `loader` (the
+//! suite level and the list of checks), `check` (a check's own settings), `request`, `expect`
+//! with `matcher` (one assertion), `capture`, and `dependencies` (`needs`, capture use, cycles);
+//! `context` holds what they share (the errors found, positions, readers for small values).
 
 mod capture;
 mod check;
