@@ -1,4 +1,7 @@
-//! Durations as users write them: `250ms`, `2s`, `1.5s`, `1m`; a bare integer means milliseconds.
+//! Durations: read as users write them (`250ms`, `2s`, `1.5s`, `1m`; a bare integer means
+//! milliseconds), and written for people in two forms: measured times spaced as a report shows
+//! them ([`fmt_ms`]: `43 ms`, `2.31 s`) and settings as a user writes them ([`fmt_compact`]:
+//! `250ms`, `1.5s`, `2m 5s`). Both write seconds by one number rule, [`decimal`].
 
 use std::time::Duration;
 
@@ -45,14 +48,83 @@ pub fn from_yaml(value: &serde_yaml::Value) -> Result<Duration, String> {
         serde_yaml::Value::String(s) => parse(s),
         other => Err(format!(
             "invalid duration {} (write e.g. 250ms, 2s)",
-            crate::suite::yaml_kind(other)
+            crate::yaml::kind(other)
         )),
+    }
+}
+
+/// Milliseconds as a report shows a measured time: `0 ms`, `<1 ms`, `43 ms`, `2.31 s`.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        if ms <= 0.0 { "0 ms".into() } else { "<1 ms".into() }
+    } else if ms < 1000.0 {
+        format!("{} ms", ms.round() as u64)
+    } else {
+        format!("{} s", decimal(ms / 1000.0, 2))
+    }
+}
+
+/// A duration as [`fmt_ms`] writes it: `43 ms`, `2.31 s`.
+pub fn fmt(d: Duration) -> String {
+    fmt_ms(d.as_secs_f64() * 1000.0)
+}
+
+/// A duration in the compact form a user writes it in a flag or a suite (and [`parse`] reads
+/// back): `250ms`, `1.5s`, `2s`, `2m 5s`.
+pub fn fmt_compact(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{}s", decimal(d.as_secs_f64(), 1))
+    } else {
+        let secs = d.as_secs();
+        match secs % 60 {
+            0 => format!("{}m", secs / 60),
+            rest => format!("{}m {rest}s", secs / 60),
+        }
+    }
+}
+
+/// The number rule for durations people read: rounded to at most `places` decimals, with
+/// trailing zeros (and a bare point) dropped: `2.31`, `2.3`, `2`.
+pub fn decimal(value: f64, places: usize) -> String {
+    let text = format!("{value:.places$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measured_times_read_like_the_reports() {
+        assert_eq!(fmt_ms(43.2), "43 ms");
+        assert_eq!(fmt_ms(43.4), "43 ms");
+        assert_eq!(fmt_ms(2310.2), "2.31 s");
+        assert_eq!(fmt_ms(2000.0), "2 s");
+        assert_eq!(fmt_ms(0.3), "<1 ms");
+        assert_eq!(fmt_ms(0.0), "0 ms");
+        assert_eq!(fmt(Duration::from_millis(1500)), "1.5 s");
+    }
+
+    #[test]
+    fn settings_read_as_written() {
+        assert_eq!(fmt_compact(Duration::from_millis(250)), "250ms");
+        assert_eq!(fmt_compact(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(fmt_compact(Duration::from_millis(1270)), "1.3s");
+        assert_eq!(fmt_compact(Duration::from_millis(2960)), "3s");
+        assert_eq!(fmt_compact(Duration::from_secs(2)), "2s");
+        assert_eq!(fmt_compact(Duration::from_secs(60)), "1m");
+        assert_eq!(fmt_compact(Duration::from_secs(125)), "2m 5s");
+        for d in ["250ms", "1.5s", "2s", "1m", "2m 5s"] {
+            assert_eq!(fmt_compact(parse(d).unwrap()), d, "{d} reads back");
+        }
+    }
 
     #[test]
     fn forms() {

@@ -17,5 +17,7 @@ pub mod redact;
 pub mod report;
 pub mod run;
 pub mod stats;
+pub mod suggest;
 pub mod suite;
 pub mod vars;
+pub mod yaml;

@@ -230,7 +230,7 @@ fn watch_signals(control: &Control, progress: &Arc<Progress>, ctx: &Context) -> 
             let _ = writeln!(
                 redactor.writer(std::io::stderr()),
                 "interrupted: no new request starts; requests in flight get {} to finish (interrupt again to quit now)",
-                crate::assert::fmt_duration(INTERRUPT_GRACE)
+                crate::duration::fmt(INTERRUPT_GRACE)
             );
         });
         tokio::time::sleep(INTERRUPT_GRACE).await;

@@ -1,7 +1,8 @@
 //! The SLA verdict of a check over all its samples (README, "Samples and SLA"): availability
 //! against its required share, then the percentile limits. Pure: counts in, failures out.
 
-use super::{LatencyLimits, fmt_ms};
+use super::LatencyLimits;
+use crate::duration::fmt_ms;
 use crate::stats::LatencyStats;
 
 /// What a check's samples came to.

@@ -7,6 +7,7 @@
 //! - [`secrets`] lists the secret values resolution may touch (register them before resolving);
 //! - [`wait_until_up`] implements `--wait`; [`countdown`] the production safety delay.
 
+use crate::duration::fmt_compact;
 use crate::error::{Error, SuiteError};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -67,15 +68,14 @@ impl EnvironmentsFile {
         if !path.exists() {
             return Ok(None);
         }
-        let text = crate::suite::read_yaml_file(path, display)?;
+        let text = crate::yaml::read_file(path, display)?;
         Self::parse(&text, display).map(Some)
     }
 
     /// Parses the text of an `environments.yaml`; `display` names it in errors.
     pub fn parse(text: &str, display: &str) -> Result<EnvironmentsFile, SuiteError> {
-        crate::suite::check_nesting(text, display)?;
-        let raw: Option<RawFile> =
-            serde_yaml::from_str(text).map_err(|e| crate::suite::yaml_error(&e, display))?;
+        crate::yaml::check_nesting(text, display)?;
+        let raw: Option<RawFile> = serde_yaml::from_str(text).map_err(|e| crate::yaml::error(&e, display))?;
         let raw = raw.unwrap_or_default();
         Ok(EnvironmentsFile {
             file: display.to_string(),
@@ -434,7 +434,7 @@ pub fn check_name(name: &str, environments: Option<&EnvironmentsFile>) -> Result
     if known.iter().any(|k| k == name) {
         return Ok(known);
     }
-    let hint = crate::suite::closest(name, known.iter().map(String::as_str))
+    let hint = crate::suggest::closest(name, known.iter().map(String::as_str))
         .map(|b| format!(" Did you mean `{b}`?"))
         .unwrap_or_default();
     Err(Error::Environment(format!(
@@ -448,8 +448,8 @@ pub async fn resolve(opts: &ResolveOptions<'_>) -> Result<Target, Error> {
     let name = opts.name;
     let known = EnvironmentsFile::known_names(opts.environments);
     if !known.iter().any(|k| k == name) {
-        let hint = crate::suite::closest(name, known.iter().map(String::as_str))
-            .map(|c| format!(" (did you mean `{c}`?)"))
+        let hint = crate::suggest::closest(name, known.iter().map(String::as_str))
+            .map(|c| format!(" ({})", crate::suggest::did_you_mean(c)))
             .unwrap_or_default();
         return Err(Error::Environment(format!(
             "unknown environment `{name}`{hint}; environments: {}",
@@ -651,7 +651,7 @@ pub async fn wait_until_up(
     let _ = writeln!(
         progress,
         "Waiting up to {} for {url} to answer…",
-        human_duration(within)
+        fmt_compact(within)
     );
     let _ = progress.flush();
     let mut last_error = String::from("no attempt fitted in the time given");
@@ -671,7 +671,7 @@ pub async fn wait_until_up(
                         progress,
                         "{url} answered HTTP {} after {} ({attempts} attempt{})",
                         response.status().as_u16(),
-                        human_duration(start.elapsed()),
+                        fmt_compact(start.elapsed()),
                         if attempts == 1 { "" } else { "s" }
                     );
                     let _ = progress.flush();
@@ -684,7 +684,7 @@ pub async fn wait_until_up(
         if now >= deadline {
             return Err(Error::Environment(format!(
                 "--wait: {url} did not answer within {} ({attempts} attempt{}; last: {last_error})",
-                human_duration(within),
+                fmt_compact(within),
                 if attempts == 1 { "" } else { "s" }
             )));
         }
@@ -692,8 +692,8 @@ pub async fn wait_until_up(
         let _ = writeln!(
             progress,
             "  not up yet ({last_error}); next try in {} ({} elapsed)",
-            human_duration(pause),
-            human_duration(start.elapsed())
+            fmt_compact(pause),
+            fmt_compact(start.elapsed())
         );
         let _ = progress.flush();
         tokio::time::sleep(pause).await;
@@ -726,27 +726,6 @@ pub async fn countdown(target: &Target, delay: Duration, out: &mut (dyn std::io:
     }
 }
 
-/// `250ms`, `1.5s`, `2m 5s`: short and readable.
-pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        let s = d.as_secs_f64();
-        if (s - s.round()).abs() < 0.05 {
-            format!("{}s", s.round() as u64)
-        } else {
-            format!("{s:.1}s")
-        }
-    } else {
-        let secs = d.as_secs();
-        match secs % 60 {
-            0 => format!("{}m", secs / 60),
-            rest => format!("{}m {rest}s", secs / 60),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -772,13 +751,5 @@ mod tests {
         assert!(normalize_base_url("ftp://x.dev").is_err());
         assert!(normalize_base_url("https://").is_err());
         assert!(normalize_base_url("").is_err());
-    }
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(human_duration(Duration::from_secs(2)), "2s");
-        assert_eq!(human_duration(Duration::from_secs(125)), "2m 5s");
     }
 }

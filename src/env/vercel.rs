@@ -4,7 +4,8 @@
 //! runtime variables, the GitHub `deployment_status` event, the Vercel REST API and the guessed
 //! branch alias. Every step that does not apply says why, so a failed detection can list them.
 
-use super::{EnvironmentDef, ResolveOptions, expand_field, human_duration};
+use super::{EnvironmentDef, ResolveOptions, expand_field};
+use crate::duration::fmt_compact;
 use crate::error::Error;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -572,7 +573,7 @@ async fn follow_state(call: &ApiCall<'_>, deployment: &ApiDeployment, api: &str)
             opts.say(&format!(
                 "Vercel preview {} is {state}; waiting up to {} for it to be READY…",
                 deployment.shown(),
-                human_duration(wait)
+                fmt_compact(wait)
             ));
             Instant::now() + wait
         });
@@ -581,7 +582,7 @@ async fn follow_state(call: &ApiCall<'_>, deployment: &ApiDeployment, api: &str)
             return Err(format!(
                 "the preview deployment {} is still {state} after waiting {} (--wait){}",
                 deployment.shown(),
-                human_duration(wait),
+                fmt_compact(wait),
                 deployment.inspector()
             ));
         }
@@ -625,7 +626,7 @@ impl ApiCall<'_> {
             if e.is_timeout() {
                 format!(
                     "{endpoint} did not answer within {} (--timeout)",
-                    human_duration(timeout)
+                    fmt_compact(timeout)
                 )
             } else {
                 format!("cannot reach {endpoint}: {}", crate::http::error::describe(&e))

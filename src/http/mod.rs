@@ -119,7 +119,7 @@ pub async fn send(
         Ok(Err(e)) => Err(e),
         Err(_) => Err(format!(
             "timed out after {} (no complete response; raise `timeout` or --timeout)",
-            crate::assert::fmt_duration(timeout)
+            crate::duration::fmt(timeout)
         )),
     };
     Outcome { result, ttfb }

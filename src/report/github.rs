@@ -131,9 +131,9 @@ fn details(c: &CheckReport) -> String {
             let _ = write!(
                 sla,
                 ", p50 {}, p95 {}, p99 {}",
-                crate::assert::fmt_ms(l.p50),
-                crate::assert::fmt_ms(l.p95),
-                crate::assert::fmt_ms(l.p99)
+                crate::duration::fmt_ms(l.p50),
+                crate::duration::fmt_ms(l.p95),
+                crate::duration::fmt_ms(l.p99)
             );
         }
         parts.push(cell(&sla));
@@ -185,7 +185,7 @@ pub fn step_summary(report: &RunReport) -> String {
         cell(&report.environment),
         cell(&report.base_url),
         cell(&report.base_url_source),
-        crate::assert::fmt_ms(report.duration_ms)
+        crate::duration::fmt_ms(report.duration_ms)
     );
     out.push('\n');
     out.push_str("| Customer | Check | Status | Duration | Details |\n");
@@ -193,7 +193,7 @@ pub fn step_summary(report: &RunReport) -> String {
     for suite in &report.suites {
         for c in &suite.checks {
             let duration = match c.duration_ms {
-                Some(ms) if c.status != CheckStatus::Skipped => crate::assert::fmt_ms(ms),
+                Some(ms) if c.status != CheckStatus::Skipped => crate::duration::fmt_ms(ms),
                 _ => String::new(),
             };
             let _ = writeln!(
@@ -259,6 +259,6 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(crate::assert::fmt_ms(43.4), "43 ms");
+        assert_eq!(crate::duration::fmt_ms(43.4), "43 ms");
     }
 }

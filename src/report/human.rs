@@ -2,7 +2,7 @@
 //! Colors come from `colored`, switched on or off once for the process by the caller.
 
 use super::{CheckReport, CheckStatus, ExchangeDetail, RunReport, SuiteReport, Summary};
-use crate::assert::fmt_ms;
+use crate::duration::fmt_ms;
 use colored::Colorize;
 use std::io::{self, Write};
 

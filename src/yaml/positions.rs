@@ -239,7 +239,7 @@ impl MarkedEventReceiver for Receiver {
                 }
             }
             Event::MappingStart(..) => {
-                // A complex (non-scalar) key is unusual in suites; it is indexed as "".
+                // A complex (non-scalar) key is unusual in configuration files; it is indexed as "".
                 let is_key = self.node_starts_unrecorded(mark);
                 if is_key {
                     self.path.push(Seg::Key(String::new()));

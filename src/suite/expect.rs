@@ -1,0 +1,186 @@
+//! A check's `expect` (over `defaults.expect`): status, latency and its percentile limits,
+//! availability, and the header, JSON and body assertions (each a [`super::matcher`]).
+
+use super::context::{Ctx, duration, json_query_at, mapping_key, path};
+use super::matcher::matcher;
+use super::{Expect, StatusExpect, TemplateSite};
+use crate::yaml::{Seg, kind as yaml_kind};
+use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+use std::collections::HashMap;
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExpect {
+    status: Option<Value>,
+    latency: Option<Value>,
+    availability: Option<f64>,
+    #[serde(default)]
+    pub headers: Mapping,
+    #[serde(default)]
+    pub json: Mapping,
+    body: Option<Value>,
+}
+
+impl RawExpect {
+    /// `defaults.expect` under the check's own: scalars are replaced, maps merge key by key.
+    pub fn merged_over(own: Option<RawExpect>, defaults: Option<&RawExpect>) -> RawExpect {
+        let Some(d) = defaults else {
+            return own.unwrap_or_default();
+        };
+        let own = own.unwrap_or_default();
+        RawExpect {
+            status: own.status.or_else(|| d.status.clone()),
+            latency: own.latency.or_else(|| d.latency.clone()),
+            availability: own.availability.or(d.availability),
+            headers: merge_map(&d.headers, own.headers, true),
+            json: merge_map(&d.json, own.json, false),
+            body: own.body.or_else(|| d.body.clone()),
+        }
+    }
+}
+
+/// `over` on top of `base`, key by key, the later entry winning. With `fold_case`, keys that differ
+/// only in ASCII case are one key: header names, so a check's `Content-Type` replaces a default
+/// `content-type`. JSONPath keys are compared exactly. Linear: a suite can hold many entries.
+fn merge_map(base: &Mapping, over: Mapping, fold_case: bool) -> Mapping {
+    let key_of = |k: &Value| match k.as_str() {
+        Some(s) if fold_case => Value::String(s.to_ascii_lowercase()),
+        _ => k.clone(),
+    };
+    let mut slots: Vec<Option<(Value, Value)>> = Vec::new();
+    let mut slot_of: HashMap<Value, usize> = HashMap::new();
+    for (k, v) in base.iter().map(|(k, v)| (k.clone(), v.clone())).chain(over) {
+        if let Some(earlier) = slot_of.insert(key_of(&k), slots.len()) {
+            slots[earlier] = None;
+        }
+        slots.push(Some((k, v)));
+    }
+    slots.into_iter().flatten().collect()
+}
+
+pub(super) fn convert(
+    ctx: &mut Ctx,
+    at: &[Seg],
+    raw: &RawExpect,
+    templates: &mut Vec<TemplateSite>,
+) -> Expect {
+    let mut expect = Expect::default();
+    if let Some(s) = &raw.status {
+        expect.status = status(ctx, &path(at, &["status".into()]), s);
+    }
+    if let Some(l) = &raw.latency {
+        latency(ctx, &path(at, &["latency".into()]), l, &mut expect);
+    }
+    if let Some(a) = raw.availability {
+        if !(0.0..=100.0).contains(&a) {
+            ctx.error(
+                &path(at, &["availability".into()]),
+                format!("`availability` is a percent from 0 to 100, found {a}"),
+            );
+        }
+        expect.availability = Some(a);
+    }
+    for (k, v) in &raw.headers {
+        let hdr_at = path(at, &["headers".into()]);
+        let Some(name) = mapping_key(ctx, &hdr_at, k) else {
+            continue;
+        };
+        let here = path(&hdr_at, &[Seg::Key(name.clone())]);
+        if let Some(m) = matcher(ctx, &here, v, templates) {
+            expect.headers.push((name.to_ascii_lowercase(), m));
+        }
+    }
+    for (k, v) in &raw.json {
+        let json_at = path(at, &["json".into()]);
+        let Some(query) = mapping_key(ctx, &json_at, k) else {
+            continue;
+        };
+        let here = path(&json_at, &[Seg::Key(query.clone())]);
+        let q = json_query_at(ctx, &here, &query);
+        if let (Some(q), Some(m)) = (q, matcher(ctx, &here, v, templates)) {
+            expect.json.push((q, m));
+        }
+    }
+    if let Some(b) = &raw.body {
+        expect.body = matcher(ctx, &path(at, &["body".into()]), b, templates);
+    }
+    expect
+}
+
+/// `status`: a code, a list of codes, or a class (`2xx`).
+fn status(ctx: &mut Ctx, here: &[Seg], s: &Value) -> StatusExpect {
+    let code = |ctx: &mut Ctx, v: &Value| -> Option<u16> {
+        match v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        {
+            Some(c) if (100..=599).contains(&c) => Some(c as u16),
+            _ => {
+                // A map or a list printed as YAML reads like a code (`code: 200`); name its kind.
+                let found = match v {
+                    Value::Mapping(_) | Value::Sequence(_) | Value::Tagged(_) => {
+                        format!(": found {}", yaml_kind(v))
+                    }
+                    _ => format!(" {}", serde_yaml::to_string(v).unwrap_or_default().trim()),
+                };
+                ctx.error(
+                    here,
+                    format!(
+                        "invalid status{found} (a code 100-599, a list of codes, or a class \"1xx\"..\"5xx\")"
+                    ),
+                );
+                None
+            }
+        }
+    };
+    match s {
+        Value::String(text) if text.to_ascii_lowercase().contains('x') => {
+            match StatusExpect::parse_class(text) {
+                Some(class) => class,
+                None => {
+                    ctx.error(
+                        here,
+                        format!("invalid status class {text:?} (use \"1xx\" to \"5xx\")"),
+                    );
+                    StatusExpect::default()
+                }
+            }
+        }
+        Value::Sequence(items) if !items.is_empty() => {
+            StatusExpect::Codes(items.iter().filter_map(|v| code(ctx, v)).collect())
+        }
+        other => code(ctx, other)
+            .map(|c| StatusExpect::Codes(vec![c]))
+            .unwrap_or_default(),
+    }
+}
+
+/// `latency`: one limit for every sample, or a map of percentile limits.
+fn latency(ctx: &mut Ctx, here: &[Seg], l: &Value, expect: &mut Expect) {
+    let Value::Mapping(m) = l else {
+        expect.latency = duration(ctx, here, l);
+        return;
+    };
+    for (k, v) in m {
+        let key = k.as_str().unwrap_or("");
+        let key_at = path(here, &[Seg::Key(key.to_string())]);
+        let d = duration(ctx, &key_at, v);
+        let slot = match key {
+            "p50" => &mut expect.latency_limits.p50,
+            "p90" => &mut expect.latency_limits.p90,
+            "p95" => &mut expect.latency_limits.p95,
+            "p99" => &mut expect.latency_limits.p99,
+            "max" => &mut expect.latency_limits.max,
+            other => {
+                let hint = ctx.hint(other, ["p50", "p90", "p95", "p99", "max"]);
+                ctx.error(
+                    &key_at,
+                    format!("unknown latency limit `{other}` (p50, p90, p95, p99, max){hint}"),
+                );
+                continue;
+            }
+        };
+        *slot = d;
+    }
+}
