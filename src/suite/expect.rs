@@ -7,7 +7,6 @@ use super::{Expect, StatusExpect, TemplateSite};
 use crate::yaml::{Seg, kind as yaml_kind};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
-use std::collections::HashMap;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
@@ -48,15 +47,10 @@ fn merge_map(base: &Mapping, over: Mapping, fold_case: bool) -> Mapping {
         Some(s) if fold_case => Value::String(s.to_ascii_lowercase()),
         _ => k.clone(),
     };
-    let mut slots: Vec<Option<(Value, Value)>> = Vec::new();
-    let mut slot_of: HashMap<Value, usize> = HashMap::new();
-    for (k, v) in base.iter().map(|(k, v)| (k.clone(), v.clone())).chain(over) {
-        if let Some(earlier) = slot_of.insert(key_of(&k), slots.len()) {
-            slots[earlier] = None;
-        }
-        slots.push(Some((k, v)));
-    }
-    slots.into_iter().flatten().collect()
+    let entries = base.iter().map(|(k, v)| (k.clone(), v.clone())).chain(over);
+    crate::http::headers::merge_by(entries, |(k, _)| key_of(k))
+        .into_iter()
+        .collect()
 }
 
 pub(super) fn convert(

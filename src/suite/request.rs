@@ -7,7 +7,6 @@ use super::{BodyTemplate, RequestTarget, RequestTemplate, TemplateSite};
 use crate::yaml::Seg;
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
-use std::collections::HashMap;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,20 +104,11 @@ fn headers(
     templates: &mut Vec<TemplateSite>,
 ) -> Vec<(String, String)> {
     let own_headers = string_map(ctx, &path(at, &["headers".into()]), &r.headers, "header");
-    // Merged by case-insensitive name, later wins, in one pass (a check may carry many headers).
-    let mut slots: Vec<Option<(String, String)>> = Vec::new();
-    let mut slot_of: HashMap<String, usize> = HashMap::new();
-    for (k, v) in default_headers.iter().chain(own_headers.iter()) {
-        if let Some(earlier) = slot_of.insert(k.to_ascii_lowercase(), slots.len()) {
-            slots[earlier] = None;
-        }
-        slots.push(Some((k.clone(), v.clone())));
-    }
-    let headers: Vec<(String, String)> = slots.into_iter().flatten().collect();
+    let headers = crate::http::headers::merge(default_headers.iter().cloned().chain(own_headers));
     for (k, v) in &headers {
         let here = path(at, &["headers".into(), Seg::Key(k.clone())]);
-        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
-            ctx.error(&here, format!("invalid header name {k:?}"));
+        if let Err(why) = crate::http::headers::name(k) {
+            ctx.error(&here, why);
         }
         ctx.site(&here, v, templates);
     }
