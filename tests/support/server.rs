@@ -4,7 +4,7 @@
 //! - [`TestServer`]: an axum app that records every request ([`Recorded`]), with programmable
 //!   routes ([`Reply`]) over the built-in ones below;
 //! - [`RefusingPort`]: a port bound but never listening, so every connection is refused;
-//! - [`SilentServer`]: accepts, reads, never answers;
+//! - [`SilentServer`]: accepts, reads, never answers; [`IdlePort`]: listens, never accepts;
 //! - hostile raw servers ([`dripping`], [`resetting`], [`huge`], [`gzip_server`], [`failing`],
 //!   [`garbage`]) and a TLS server with a self-signed certificate ([`self_signed_tls`]).
 //!
@@ -709,6 +709,37 @@ impl RefusingPort {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A loopback port that listens but never accepts: a connection made to it waits in its backlog,
+/// where [`IdlePort::connected`] finds it the moment the client has connected (no accepting
+/// thread to race with).
+pub struct IdlePort {
+    pub port: u16,
+    listener: std::net::TcpListener,
+}
+
+impl IdlePort {
+    pub fn new() -> IdlePort {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let port = listener.local_addr().unwrap().port();
+        IdlePort { port, listener }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The peer of a connection waiting in the backlog, if any.
+    pub fn connected(&self) -> Option<SocketAddr> {
+        match self.listener.accept() {
+            Ok((_, peer)) => Some(peer),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+            Err(e) => panic!("accept: {e}"),
+        }
     }
 }
 
