@@ -791,7 +791,7 @@ fn a_redirect_to_another_origin_drops_credentials() {
     let first = app();
     let other = app();
     let target = format!("{}/record/landing", other.url());
-    let dir = suite_dir(&redirect_suite(&&format!("{}/redirect?to={target}", first.url())));
+    let dir = suite_dir(&redirect_suite(&format!("{}/redirect?to={target}", first.url())));
     let run = Running::spawn(endpoint_check(&dir, dir.report_args(&first.url()))).wait(QUICK);
     assert_eq!(run.code, Some(0), "{run}");
     let sent = first
@@ -819,7 +819,7 @@ fn a_redirect_to_another_origin_drops_credentials() {
 #[test]
 fn a_same_origin_redirect_keeps_credentials() {
     let app = app();
-    let dir = suite_dir(&redirect_suite(&&format!(
+    let dir = suite_dir(&redirect_suite(&format!(
         "{}/redirect?to=/record/same",
         app.url()
     )));
