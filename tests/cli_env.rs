@@ -40,7 +40,7 @@ fn assert_no_countdown(out: &Run) {
 
 /// A run that passed its single check: exit 0 and the server got exactly one check request.
 fn assert_ran_once(out: &Run, server: &TestServer) {
-    out.expect_code(0);
+    out.code(0);
     assert_eq!(server.recorded_on("/ping").len(), 1, "{}", out.all());
     assert!(
         out.stdout.contains("All customer endpoint tests passed"),
@@ -63,7 +63,7 @@ fn interrupt_countdown(signal: libc::c_int, code: i32) {
     assert!(warning.contains(&server.url()), "{warning}");
     running.signal(signal);
     let out = running.wait(STARTUP);
-    out.expect_code(code);
+    out.code(code);
     assert!(out.stderr.contains("no request was sent"), "{}", out.all());
     assert!(
         server.recorded().is_empty(),
@@ -134,7 +134,7 @@ fn yes_env_var_and_zero_delay_skip_the_countdown() {
             cmd.env("ENDPOINT_CHECK_YES", value);
         }
         let out = run(cmd);
-        out.expect_code(0);
+        out.code(0);
         assert_no_countdown(&out);
         assert!(
             out.elapsed < Duration::from_secs(5),
@@ -158,7 +158,7 @@ fn other_yes_values_do_not_skip_the_countdown() {
         let mut cmd = ws.command(&["production", "--delay", "200ms"]);
         cmd.env("ENDPOINT_CHECK_YES", value);
         let out = run(cmd);
-        out.expect_code(0);
+        out.code(0);
         assert!(
             out.stderr.contains("About to run against production"),
             "ENDPOINT_CHECK_YES={value:?}\n{}",
@@ -270,7 +270,7 @@ fn banner_source_deployment_status_event() {
         cmd.env("GITHUB_EVENT_NAME", "deployment_status")
             .env("GITHUB_EVENT_PATH", &path);
         let out = run(cmd);
-        out.expect_code(0);
+        out.code(0);
         assert_eq!(server.recorded_on("/ping").len(), i + 1, "{}", out.all());
         assert_environment(&out, "preview", &server.url(), "deployment_status");
     }
@@ -280,7 +280,7 @@ fn banner_source_deployment_status_event() {
 fn banner_source_default_localhost() {
     let ws = Workspace::ping();
     let out = run(ws.command(&["list"]));
-    out.expect_code(0);
+    out.code(0);
     assert_environment(&out, "localhost", "http://localhost:3000", "default");
 }
 
@@ -292,7 +292,7 @@ fn banner_source_guessed_alias() {
     let mut cmd = ws.command(&["list", "preview"]);
     cmd.env("VERCEL_GIT_COMMIT_REF", "feature/ABC_12");
     let out = run(cmd);
-    out.expect_code(0);
+    out.code(0);
     assert_environment(
         &out,
         "preview",
@@ -378,7 +378,7 @@ fn banner_source_vercel_api_runs_against_the_matched_preview() {
 
     // `list preview` resolves (one API call) and sends no check request.
     let listed = run(vercel_cmd(&ws, &api, &["list", "preview"]));
-    listed.expect_code(0);
+    listed.code(0);
     assert_environment(&listed, "preview", &preview.url(), "vercel-api");
     assert!(preview.recorded().is_empty(), "{:?}", preview.recorded());
     assert_token_hidden(&listed);
@@ -424,7 +424,7 @@ fn building_preview_becomes_ready_under_wait() {
 
     // Without --wait: exit 3, still building, nothing sent.
     let out = run(vercel_cmd(&ws, &api, &["preview"]));
-    out.expect_code(3);
+    out.code(3);
     assert!(out.stderr.contains("still BUILDING"), "{}", out.all());
     assert!(out.stderr.contains("--wait"), "{}", out.all());
     assert!(preview.recorded().is_empty());
@@ -457,7 +457,7 @@ fn vercel_api_timeout_exits_3() {
         .env("VERCEL_API_URL", api.url())
         .env("VERCEL_GIT_COMMIT_SHA", SHA);
     let out = run(cmd);
-    out.expect_code(3);
+    out.code(3);
     assert!(
         out.stderr.contains("did not answer within 500ms (--timeout)"),
         "{}",
@@ -481,7 +481,7 @@ fn sigint_during_preview_detection_exits_130() {
     api.wait_for_connection(STARTUP);
     running.signal(libc::SIGINT);
     let out = running.wait(STARTUP);
-    out.expect_code(130);
+    out.code(130);
     assert!(out.elapsed < Duration::from_secs(20), "took {:?}", out.elapsed);
     assert!(preview.recorded().is_empty());
     assert_token_hidden(&out);
@@ -500,7 +500,7 @@ fn vercel_api_401_exits_3_and_never_prints_the_token() {
     let ws = Workspace::ping();
     for args in [&["preview", "-vv"][..], &["list", "preview"][..]] {
         let out = run(vercel_cmd(&ws, &api, args));
-        out.expect_code(3);
+        out.code(3);
         assert!(out.stderr.contains("HTTP 401"), "{}", out.all());
         assert!(out.stderr.contains("VERCEL_TOKEN"), "{}", out.all());
         assert!(out.stderr.contains("***"), "{}", out.all());
@@ -518,7 +518,7 @@ fn list_preview_resolves_like_a_run_and_sends_nothing() {
     let mut cmd = ws.command(&["list", "preview"]);
     cmd.env("VERCEL_URL", server.url());
     let out = run(cmd);
-    out.expect_code(0);
+    out.code(0);
     assert_environment(&out, "preview", &server.url(), "VERCEL_URL");
     assert!(out.stdout.contains("GET /ping"), "{}", out.all());
     assert!(server.recorded().is_empty(), "{:?}", server.recorded());
@@ -529,7 +529,7 @@ fn list_ignores_wait_and_the_countdown() {
     let closed = RefusingPort::new();
     let ws = production_at(&closed.url());
     let out = run(ws.command(&["list", "production", "--wait", "20s"]));
-    out.expect_code(0);
+    out.code(0);
     assert_environment(&out, "production", &closed.url(), "environments.yaml");
     assert!(!out.stderr.contains("Waiting"), "{}", out.all());
     assert_no_countdown(&out);
@@ -544,7 +544,7 @@ fn unknown_environment_exits_3_listing_the_known_ones() {
     let ws = Workspace::with_environments("environments:\n  qa:\n    base_url: http://127.0.0.1:1\n");
     for args in [&["prodution"][..], &["list", "prodution"][..]] {
         let out = run(ws.command(args));
-        out.expect_code(3);
+        out.code(3);
         assert!(out.stderr.contains("prodution"), "{}", out.all());
         for known in ["production", "preview", "staging", "localhost", "qa"] {
             assert!(out.stderr.contains(known), "{known} missing\n{}", out.all());
@@ -560,7 +560,7 @@ fn staging_without_base_url_exits_3_saying_where_to_set_it() {
         Workspace::with_environments("environments:\n  staging: { headers: { x-a: \"1\" } }\n"),
     ] {
         let out = run(ws.command(&["staging"]));
-        out.expect_code(3);
+        out.code(3);
         let err = &out.stderr;
         assert!(
             err.contains("no base URL for environment `staging`"),
@@ -579,7 +579,7 @@ fn preview_with_nothing_found_exits_3_listing_every_step() {
     let ws = Workspace::ping();
     for args in [&["preview"][..], &["list", "preview"][..]] {
         let out = run(ws.command(args));
-        out.expect_code(3);
+        out.code(3);
         let err = &out.stderr;
         for step in [
             "preview URL not found",
@@ -611,7 +611,7 @@ fn preview_steps_explain_why_each_did_not_apply() {
         .env("GITHUB_EVENT_PATH", &path)
         .env("VERCEL_GIT_COMMIT_REF", format!("feature/{}", "x".repeat(60)));
     let out = run(cmd);
-    out.expect_code(3);
+    out.code(3);
     let err = &out.stderr;
     assert!(err.contains("does not start with `Preview`"), "{}", out.all());
     assert!(err.contains("no project known"), "{}", out.all());
@@ -651,7 +651,7 @@ fn bypass_secret_is_sent_to_the_preview_and_never_shown() {
     cmd.env("VERCEL_BRANCH_URL", server.url())
         .env("VERCEL_AUTOMATION_BYPASS_SECRET", BYPASS);
     let out = run(cmd);
-    out.expect_code(0);
+    out.code(0);
     assert!(!out.all().contains(BYPASS), "{}", out.all());
     let written = std::fs::read_to_string(&report).unwrap();
     assert!(
@@ -683,7 +683,7 @@ fn protected_preview_without_secret_fails_with_the_hint() {
     let mut cmd = ws.command(&["preview"]);
     cmd.env("VERCEL_URL", server.url());
     let out = run(cmd);
-    out.expect_code(1);
+    out.code(1);
     assert!(
         out.stdout.contains("expected status 200, got 401"),
         "{}",
@@ -699,7 +699,7 @@ fn protected_preview_without_secret_fails_with_the_hint() {
     // Not a preview: no hint.
     let ws = staging_at(&server.url());
     let out = run(ws.command(&["staging"]));
-    out.expect_code(1);
+    out.code(1);
     assert!(
         !out.stdout.contains("VERCEL_AUTOMATION_BYPASS_SECRET"),
         "{}",
@@ -734,7 +734,7 @@ fn wait_runs_out_against_a_port_that_never_listens() {
     let closed = RefusingPort::new();
     let ws = staging_at(&closed.url());
     let out = run(ws.command(&["staging", "--wait", "500ms"]));
-    out.expect_code(3);
+    out.code(3);
     assert!(
         out.stderr.contains("did not answer within 500ms"),
         "{}",
@@ -768,7 +768,7 @@ fn wait_gives_up_on_a_server_that_never_answers() {
     let silent = SilentServer::new();
     let ws = staging_at(&silent.url());
     let out = run(ws.command(&["staging", "--wait", "1s"]));
-    out.expect_code(3);
+    out.code(3);
     assert!(out.stderr.contains("did not answer within 1s"), "{}", out.all());
     assert!(out.elapsed < Duration::from_secs(10), "took {:?}", out.elapsed);
 }
@@ -781,7 +781,7 @@ fn sigterm_during_wait_exits_143() {
     running.wait_for_stderr("not up yet", STARTUP);
     running.signal(libc::SIGTERM);
     let out = running.wait(STARTUP);
-    out.expect_code(143);
+    out.code(143);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -805,7 +805,7 @@ fn environment_headers_reach_the_server_and_dash_h_overrides_them() {
 
     // -H wins, whatever the case of its name.
     let out = run(ws.command(&["staging", "-H", "X-Extra: 2"]));
-    out.expect_code(0);
+    out.code(0);
     let request = server.recorded_on("/ping").pop().unwrap();
     assert_eq!(request.header_values("x-extra"), vec!["2"], "{request:?}");
     assert_eq!(request.header_values("x-from-var"), vec!["fallback"]);
@@ -829,7 +829,7 @@ fn bypass_secret_stays_on_the_preview_origin() {
     cmd.env("VERCEL_BRANCH_URL", preview.url())
         .env("VERCEL_AUTOMATION_BYPASS_SECRET", BYPASS);
     let out = run(cmd);
-    out.expect_code(0);
+    out.code(0);
     let on_preview = &preview.recorded()[0];
     assert_eq!(
         on_preview.header_values("x-vercel-protection-bypass"),
@@ -852,7 +852,7 @@ fn scheme_less_preview_hosts_get_https_even_on_loopback() {
     let mut cmd = ws.command(&["list", "preview"]);
     cmd.env("VERCEL_URL", server.host());
     let out = run(cmd);
-    out.expect_code(0);
+    out.code(0);
     assert_environment(
         &out,
         "preview",
@@ -868,7 +868,7 @@ fn scheme_less_preview_hosts_get_https_even_on_loopback() {
         None,
     );
     let out = run(vercel_cmd(&ws, &api, &["list", "preview"]));
-    out.expect_code(0);
+    out.code(0);
     assert_environment(
         &out,
         "preview",

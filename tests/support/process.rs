@@ -59,13 +59,6 @@ impl Run {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
-    /// Asserts the exit code, showing the whole output when it differs.
-    #[track_caller]
-    pub fn expect_code(&self, code: i32) -> &Run {
-        assert_eq!(self.code, Some(code), "unexpected exit code\n{}", self.all());
-        self
-    }
-
     /// Asserts the exit code, showing both streams when it differs.
     #[track_caller]
     pub fn code(&self, expected: i32) -> &Run {
