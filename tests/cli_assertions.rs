@@ -2,11 +2,13 @@
 //! headers and the body; status as a code, a list and a class; a per-sample latency limit. Each
 //! failure prints what was expected and what was found.
 
-mod common;
+mod support;
 
-use common::{Reply, Run, TestServer, Workspace};
 use serde_json::json;
 use std::time::Duration;
+use support::process::Run;
+use support::server::{Reply, TestServer};
+use support::workspace::Workspace;
 
 /// `/data`: a JSON document with one value of every kind and a few headers; `/text`: plain text.
 fn server() -> TestServer {

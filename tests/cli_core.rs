@@ -2,10 +2,13 @@
 //! dependencies, `optional`, `--fail-fast`, filters, retries, `poll`, the global concurrency
 //! limit, redirects, and the exit codes.
 
-mod common;
+mod support;
 
-use common::{Reply, Run, TestServer, Workspace};
 use serde_json::{Value, json};
+use std::time::Duration;
+use support::process::{Run, Running};
+use support::server::{RefusingPort, Reply, TestServer};
+use support::workspace::Workspace;
 
 fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
@@ -130,7 +133,7 @@ checks:
     ]);
     Run::of(&mut cmd).code(0);
     let query: std::collections::HashMap<String, String> =
-        common::query_pairs(&server.recorded_on("/echo/vars")[0].query)
+        support::server::query_pairs(&server.recorded_on("/echo/vars")[0].query)
             .into_iter()
             .collect();
     assert_eq!(query["suite"], "suite-value");
@@ -701,16 +704,12 @@ fn exit_1_when_a_check_failed() {
 
 #[test]
 fn exit_1_on_a_transport_error() {
-    // A port that was free a moment ago: the connection is refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port bound but not listening: the connection is refused.
+    let closed = RefusingPort::new();
     let ws = Workspace::suite("customer: x\nchecks:\n  - name: nobody home\n    request: { path: /ok }\n");
     let run = Run::of(ws.cmd().args([
         "--base-url",
-        &format!("http://127.0.0.1:{port}"),
+        &closed.url(),
         "-s",
         "suites",
         "--color",
@@ -783,7 +782,7 @@ fn exit_3_on_an_unknown_environment() {
 
 /// Starts a run whose second check hangs at the server, signals it once that request arrived,
 /// and returns the exit code, stdout and the JSON report written.
-fn interrupt_with(signal: &str) -> (Option<i32>, String, String) {
+fn interrupt_with(signal: libc::c_int) -> (Option<i32>, String, String) {
     let server = TestServer::start();
     let ws = Workspace::suite(
         r#"customer: x
@@ -796,8 +795,8 @@ checks:
 "#,
     );
     let report = ws.path().join("report.json");
-    let child = common::endpoint_check_std()
-        .current_dir(ws.path())
+    let mut cmd = support::bin::endpoint_check_std();
+    cmd.current_dir(ws.path())
         .args([
             "--base-url",
             &server.url(),
@@ -807,42 +806,26 @@ checks:
             "never",
             "--json",
         ])
-        .arg(&report)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn endpoint-check");
+        .arg(&report);
+    let running = Running::spawn(cmd);
     // Wait for the condition (the stuck request is at the server), not for a length of time.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while server.hits("/barrier/never") == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the stuck request never arrived"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let killed = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(killed.success());
+    server.wait_until(Duration::from_secs(20), "the stuck request arrives", |s| {
+        s.hits("/barrier/never") > 0
+    });
+    running.signal(signal);
     let started = std::time::Instant::now();
-    let out = child.wait_with_output().expect("wait for endpoint-check");
+    let out = running.wait(Duration::from_secs(60));
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(10),
         "the run did not stop"
     );
     let written = std::fs::read_to_string(&report).unwrap_or_default();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        written,
-    )
+    (out.code, out.stdout, written)
 }
 
 #[test]
 fn sigint_exits_130_and_still_reports_what_finished() {
-    let (code, stdout, report) = interrupt_with("-INT");
+    let (code, stdout, report) = interrupt_with(libc::SIGINT);
     assert_eq!(code, Some(130), "{stdout}");
     assert!(stdout.contains("✓ quick ("), "{stdout}");
     assert!(stdout.contains("- stuck (skipped: interrupted)"), "{stdout}");
@@ -854,7 +837,7 @@ fn sigint_exits_130_and_still_reports_what_finished() {
 
 #[test]
 fn sigterm_exits_143() {
-    let (code, stdout, _) = interrupt_with("-TERM");
+    let (code, stdout, _) = interrupt_with(libc::SIGTERM);
     assert_eq!(code, Some(143), "{stdout}");
     assert!(stdout.contains("Interrupted by SIGTERM"), "{stdout}");
 }

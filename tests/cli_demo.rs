@@ -3,22 +3,19 @@
 //! slowed route is caught, `validate` accepts the suites and `list production` keeps the writes
 //! out and sends nothing. Only 127.0.0.1 is ever contacted.
 
-use assert_cmd::Command;
+mod support;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
+use support::bin::endpoint_check;
+use support::server::IdlePort;
 
 /// Every bundled run must report at least this many passing checks (spec 6).
 const MIN_CHECKS: u64 = 55;
-
-/// Variables of the caller's shell that would change what a run does: configuration of the tool,
-/// CI and GitHub detection, Vercel preview detection, and the suites' own overrides.
-const SCRUBBED_PREFIXES: &[&str] = &["ENDPOINT_CHECK_", "VERCEL_", "GITHUB_", "AUDIO1_", "JETTY_"];
-const SCRUBBED: &[&str] = &["CI", "STAGING_URL", "NO_COLOR", "CLICOLOR_FORCE"];
 
 /// Full runs take the lock, one at a time: the bundled suites hold 100 ms latency limits, and
 /// several runs and servers at once on a small machine would test the machine, not the tool.
@@ -36,26 +33,6 @@ fn suites_dir() -> PathBuf {
     repo().join("suites")
 }
 
-/// The names to remove from a spawned process's environment.
-fn scrubbed_vars() -> Vec<String> {
-    std::env::vars_os()
-        .filter_map(|(k, _)| k.into_string().ok())
-        .filter(|k| SCRUBBED.contains(&k.as_str()) || SCRUBBED_PREFIXES.iter().any(|p| k.starts_with(p)))
-        .collect()
-}
-
-/// `endpoint-check` with a clean environment that keeps loopback traffic off any proxy.
-fn endpoint_check() -> Command {
-    let mut cmd = Command::cargo_bin("endpoint-check").expect("the endpoint-check binary is built");
-    for name in scrubbed_vars() {
-        cmd.env_remove(name);
-    }
-    cmd.env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .timeout(Duration::from_secs(120));
-    cmd
-}
-
 /// A `serve --port 0` child process, killed when dropped (also when a test fails).
 struct Server {
     child: Child,
@@ -66,19 +43,12 @@ impl Server {
     /// Starts `serve --port 0` (with `--fixtures FILE` when given) and reads the port from the
     /// first stdout line, `Listening on http://127.0.0.1:PORT`.
     fn start(fixtures: Option<&Path>) -> Server {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_endpoint-check"));
+        let mut cmd = support::bin::endpoint_check_std();
         cmd.args(["serve", "--port", "0"]);
         if let Some(file) = fixtures {
             cmd.arg("--fixtures").arg(file);
         }
-        for name in scrubbed_vars() {
-            cmd.env_remove(name);
-        }
-        cmd.env("NO_PROXY", "127.0.0.1,localhost")
-            .env("no_proxy", "127.0.0.1,localhost")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("serve starts");
         let stdout = child.stdout.take().expect("piped stdout");
         // The guard exists before the first read, so a server that never answers is still killed.
@@ -423,9 +393,8 @@ fn bundled_writes() -> Vec<String> {
 #[test]
 fn list_production_skips_the_writes_and_sends_nothing() {
     // A listener that would record any connection `list` made to the base URL.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let idle = IdlePort::new();
+    let base_url = idle.url();
 
     let output = endpoint_check()
         .args(["list", "production", "--color", "never", "--base-url", &base_url])
@@ -468,10 +437,8 @@ fn list_production_skips_the_writes_and_sends_nothing() {
         .expect("GET /api/cdn/status is listed");
     assert!(!read.contains("skipped"), "{read}");
 
-    match listener.accept() {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-        Ok((_, peer)) => panic!("list connected to the base URL (from {peer})"),
-        Err(e) => panic!("accept: {e}"),
+    if let Some(peer) = idle.connected() {
+        panic!("list connected to the base URL (from {peer})");
     }
 }
 

@@ -1,11 +1,14 @@
 //! What the binary prints (spec 1, 5): the human report (snapshot), `-q`, `-v`/`-vv`, secret
 //! masking, `list`, `validate` and `completions`.
 
-mod common;
+mod support;
 
-use common::{Reply, Run, TestServer, Workspace, endpoint_check};
 use regex::Regex;
 use serde_json::json;
+use support::bin::endpoint_check;
+use support::process::Run;
+use support::server::{Reply, TestServer};
+use support::workspace::Workspace;
 
 /// Durations and the server's port vary from run to run.
 fn normalise(text: &str, server: &TestServer) -> String {

@@ -7,110 +7,43 @@
 //! `NO_PROXY` for loopback, and none of the `ENDPOINT_CHECK_*`, `CI`, `GITHUB_*`, `VERCEL_*`
 //! variables of the environment the tests run in.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
 use quick_xml::events::{BytesStart, Event};
 use serde_json::{Value, json};
+use support::process::{Run, Running};
+use support::server::{Reply, TestServer};
+use support::workspace::Workspace;
 
 const SECRET: &str = "tok-s3cr3t-value";
 
 // ---------------------------------------------------------------------------------------------
 // The target server
 
-#[derive(Clone)]
-struct ServerState {
-    hits: Arc<AtomicUsize>,
-    slow_seen: mpsc::Sender<()>,
-}
-
-struct Server {
-    port: u16,
-    hits: Arc<AtomicUsize>,
-    /// One message each time `/slow` receives a request (before it starts holding it).
-    slow_seen: mpsc::Receiver<()>,
-}
-
-impl Server {
-    fn start() -> Server {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = mpsc::channel();
-        let state = ServerState {
-            hits: hits.clone(),
-            slow_seen: tx,
-        };
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(handle).with_state(state);
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        Server {
-            port,
-            hits,
-            slow_seen: rx,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-}
-
-async fn handle(State(state): State<ServerState>, uri: Uri, headers: HeaderMap) -> Response {
-    state.hits.fetch_add(1, Ordering::SeqCst);
-    match uri.path() {
-        "/ok" => (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response(),
-        "/fail" => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "error": "down" })),
+/// `/ok` 200 `{"status": "ok"}`, `/fail` 503 `{"error": "down"}`, `/slow` 200 after 5 s, `/echo`
+/// sending back what it was sent (so a secret in the request comes back in headers and body),
+/// anything else a bare 404.
+fn server() -> TestServer {
+    TestServer::builder()
+        .route("/ok", Reply::json(json!({ "status": "ok" })))
+        .route("/fail", Reply::json(json!({ "error": "down" })).with_status(503))
+        .route(
+            "/slow",
+            Reply::json(json!({ "status": "late" })).delay(Duration::from_secs(5)),
         )
-            .into_response(),
-        "/slow" => {
-            let _ = state.slow_seen.send(());
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            (StatusCode::OK, axum::Json(json!({ "status": "late" }))).into_response()
-        }
-        // Echoes what it was sent, so a secret in the request comes back in headers and body.
-        "/echo" => {
-            let auth = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            let query = uri.query().unwrap_or("").to_string();
-            (
-                StatusCode::OK,
-                [
-                    ("x-echo", auth.clone()),
-                    ("set-cookie", format!("session={query}")),
-                ],
-                format!("you sent authorization={auth} and query={query}"),
-            )
-                .into_response()
-        }
-        _ => StatusCode::NOT_FOUND.into_response(),
-    }
+        .route_fn("/echo", |r, _| {
+            let auth = r.header("authorization").unwrap_or("");
+            Reply::text(&format!("you sent authorization={auth} and query={}", r.query))
+                .header("x-echo", auth)
+                .header("set-cookie", &format!("session={}", r.query))
+        })
+        .fallback_fn(|_, _| Reply::status(404))
+        .start()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,24 +51,20 @@ async fn handle(State(state): State<ServerState>, uri: Uri, headers: HeaderMap) 
 
 /// A temporary project folder with `suites/`, and the server the suites talk to.
 struct Project {
-    _dir: tempfile::TempDir,
+    _ws: Workspace,
     /// Canonical, so it matches the current folder the binary sees.
     root: PathBuf,
-    server: Server,
+    server: TestServer,
 }
 
 impl Project {
     fn new(suites: &[(&str, &str)]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        fs::create_dir(root.join("suites")).unwrap();
-        for (name, text) in suites {
-            fs::write(root.join("suites").join(name), text).unwrap();
-        }
+        let ws = Workspace::new(suites);
+        let root = ws.path().canonicalize().unwrap();
         Project {
-            _dir: dir,
+            _ws: ws,
             root,
-            server: Server::start(),
+            server: server(),
         }
     }
 
@@ -149,20 +78,8 @@ impl Project {
 
     /// The binary, in the project folder, on the server, with a clean environment.
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_endpoint-check"));
-        c.current_dir(&self.root).stdin(Stdio::null());
-        for (key, _) in std::env::vars_os() {
-            let k = key.to_string_lossy();
-            if k.starts_with("ENDPOINT_CHECK_")
-                || k.starts_with("GITHUB_")
-                || k.starts_with("VERCEL_")
-                || matches!(&*k, "CI" | "NO_COLOR" | "CLICOLOR_FORCE")
-            {
-                c.env_remove(&key);
-            }
-        }
-        c.env("NO_PROXY", "127.0.0.1,localhost")
-            .env("no_proxy", "127.0.0.1,localhost");
+        let mut c = support::bin::endpoint_check_std();
+        c.current_dir(&self.root);
         c.args([
             "--suites",
             "suites",
@@ -180,7 +97,7 @@ impl Project {
         for (k, v) in envs {
             c.env(k, v);
         }
-        Output::of(c.output().unwrap())
+        Output::of(support::process::run(c))
     }
 }
 
@@ -191,11 +108,11 @@ struct Output {
 }
 
 impl Output {
-    fn of(o: std::process::Output) -> Output {
+    fn of(run: Run) -> Output {
         Output {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(o.stdout).unwrap(),
-            stderr: String::from_utf8(o.stderr).unwrap(),
+            code: run.code.unwrap_or(-1),
+            stdout: run.stdout,
+            stderr: run.stderr,
         }
     }
 
@@ -685,7 +602,7 @@ fn a_report_in_a_missing_folder_is_exit_2_before_any_request() {
     fs::create_dir(p.path("out")).unwrap();
     let out = p.run(&["--json", "out"], &[]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert_eq!(p.server.hits(), 0, "a request was sent");
+    assert_eq!(p.server.requests(), 0, "a request was sent");
     assert!(entries(&p.path("out")).is_empty());
     assert!(!p.path("no").exists());
 }
@@ -707,45 +624,23 @@ checks:
     request: { path: /ok }
 "#;
 
-fn wait_for_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn interrupted_run(signal: &str, expected_code: i32) {
+fn interrupted_run(signal: libc::c_int, expected_code: i32) {
     let p = Project::new(&[("acme.yaml", SLOW)]);
     fs::create_dir(p.path("out")).unwrap();
-    let mut child = p
-        .command(&["--json", "out/a.json", "--junit", "out/b.xml"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let running = Running::spawn(p.command(&["--json", "out/a.json", "--junit", "out/b.xml"]));
     // `slow` needs `fast`: once the server holds `/slow`, `fast` has finished.
-    if let Err(e) = p.server.slow_seen.recv_timeout(Duration::from_secs(20)) {
-        let _ = child.kill();
-        let out = Output::of(child.wait_with_output().unwrap());
-        panic!("the server never saw /slow ({e}): {out:?}");
-    }
-    let pid = child.id().to_string();
+    p.server
+        .wait_until(Duration::from_secs(20), "the server sees /slow", |s| {
+            s.hits("/slow") > 0
+        });
     let sent = Instant::now();
-    let status = Command::new("kill").args([signal, &pid]).status().unwrap();
-    assert!(status.success());
+    running.signal(signal);
     // 2 s of grace for the check in flight, then the reports; `/slow` itself holds for 5 s.
-    let status = wait_for_exit(&mut child, Duration::from_secs(10)).expect("the run did not stop");
+    let run = running.wait(Duration::from_secs(30));
     let took = sent.elapsed();
-    let out = Output::of(child.wait_with_output().unwrap());
-    assert_eq!(status.code(), Some(expected_code), "{out:?}");
+    let status = run.code;
+    let out = Output::of(run);
+    assert_eq!(status, Some(expected_code), "{out:?}");
     assert!(
         took < Duration::from_millis(4500),
         "took {took:?} to stop: {out:?}"
@@ -784,12 +679,12 @@ fn interrupted_run(signal: &str, expected_code: i32) {
 
 #[test]
 fn sigint_mid_run_exits_130_with_complete_reports() {
-    interrupted_run("-INT", 130);
+    interrupted_run(libc::SIGINT, 130);
 }
 
 #[test]
 fn sigterm_mid_run_exits_143_with_complete_reports() {
-    interrupted_run("-TERM", 143);
+    interrupted_run(libc::SIGTERM, 143);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -823,7 +718,7 @@ fn github_annotations_on_stdout_with_human_output() {
     c.env("GITHUB_ACTIONS", "true");
     let abs = p.path("suites");
     c.args(["--suites", abs.to_str().unwrap()]);
-    let out = Output::of(c.output().unwrap());
+    let out = Output::of(support::process::run(c));
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains(&fail_annotation()), "{out:?}");
 

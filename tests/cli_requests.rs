@@ -2,11 +2,13 @@
 //! `url:`, header precedence, the User-Agent, every kind of body, per-check timeouts,
 //! `defaults.expect` merging, and output in file order whatever order checks finished in.
 
-mod common;
+mod support;
 
-use common::{Reply, Run, TestServer, Workspace};
 use serde_json::json;
 use std::time::Duration;
+use support::process::Run;
+use support::server::{Reply, TestServer};
+use support::workspace::Workspace;
 
 #[test]
 fn paths_join_onto_the_base_url_s_own_path_and_url_is_absolute() {
@@ -40,7 +42,7 @@ checks:
     assert_eq!(paths, ["/api/echo/bare", "/api/echo/health", "/api/echo/q"]);
     let q = &server.recorded_on("/api/echo/q")[0];
     assert_eq!(
-        common::query_pairs(&q.query),
+        support::server::query_pairs(&q.query),
         [
             ("fixed".to_string(), "1".to_string()),
             ("region".to_string(), "eu west".to_string())
@@ -147,7 +149,7 @@ checks:
         Some("application/x-www-form-urlencoded")
     );
     assert_eq!(
-        common::query_pairs(&form.body),
+        support::server::query_pairs(&form.body),
         [
             ("name".to_string(), "a b".to_string()),
             ("who".to_string(), "world".to_string())
@@ -260,7 +262,7 @@ fn a_finished_suite_is_printed_while_a_later_one_still_runs() {
         ),
     ]);
     let started = std::time::Instant::now();
-    let mut child = common::endpoint_check_std()
+    let mut child = support::bin::endpoint_check_std()
         .current_dir(ws.path())
         .args(["--base-url", &server.url(), "-s", "suites", "--color", "never"])
         .stdout(std::process::Stdio::piped())

@@ -6,144 +6,80 @@
 //! server on 127.0.0.1 (request k % 20 == 0 fails, ...), never from randomness or wall-clock
 //! targets. The only durations used are deliberate, large server-side delays.
 
-use assert_cmd::Command;
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
+mod support;
+
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
+use support::process::Running;
+use support::server::{Reply, TestServer};
+use support::workspace::Workspace;
 
-/// What the server has seen.
-#[derive(Default)]
-struct Seen {
-    /// Requests per route.
-    ok: AtomicUsize,
-    fail_last_of_50: AtomicUsize,
-    fail_1_in_20: AtomicUsize,
-    slow_1_in_10: AtomicUsize,
-    gets: AtomicUsize,
-    posts: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-    in_flight_done: AtomicUsize,
+/// Starts the SLA server on 127.0.0.1:0 (two worker threads); returns its base URL and the
+/// server, which counts what it has seen. Request k (1-based) of a route decides its answer:
+///
+/// - `/ok`: 200 `ok`;
+/// - `/fail-last-of-50`: the 50th request fails (503): exactly 1 of 50 samples;
+/// - `/fail-1-in-20`: every 20th request fails: 5%;
+/// - `/slow-1-in-10`: every 10th request answers after 300 ms;
+/// - `/slow-all`: every request answers after 60 ms;
+/// - `/counted`: GET 200 `ok`, POST 201 `created`;
+/// - `/in-flight`: holds each request 40 ms (the server records the most in flight at once).
+fn server() -> (String, TestServer) {
+    let down_every = |n: usize| {
+        move |_: &support::server::Recorded, k: usize| {
+            if k.is_multiple_of(n) {
+                Reply::text("down").with_status(503)
+            } else {
+                Reply::text("ok")
+            }
+        }
+    };
+    let server = TestServer::builder()
+        .route("/ok", Reply::text("ok"))
+        .route_fn("/fail-last-of-50", down_every(50))
+        .route_fn("/fail-1-in-20", down_every(20))
+        .route_fn("/slow-1-in-10", |_, k| {
+            let ok = Reply::text("ok");
+            if k.is_multiple_of(10) {
+                ok.delay(Duration::from_millis(300))
+            } else {
+                ok
+            }
+        })
+        .route("/slow-all", Reply::text("ok").delay(Duration::from_millis(60)))
+        .route_fn("/counted", |r, _| {
+            if r.method == "POST" {
+                Reply::text("created").with_status(201)
+            } else {
+                Reply::text("ok")
+            }
+        })
+        .route("/in-flight", Reply::text("ok").delay(Duration::from_millis(40)))
+        .workers(2)
+        .start();
+    (server.url(), server)
 }
 
-type Shared = Arc<Seen>;
-
-/// Request k (1-based) of a route.
-fn next(counter: &AtomicUsize) -> usize {
-    counter.fetch_add(1, SeqCst) + 1
+/// Requests with this method received on `/counted`.
+fn counted(server: &TestServer, method: &str) -> usize {
+    server
+        .recorded_on("/counted")
+        .iter()
+        .filter(|r| r.method == method)
+        .count()
 }
 
-async fn ok(State(s): State<Shared>) -> &'static str {
-    next(&s.ok);
-    "ok"
-}
-
-/// The 50th request fails: exactly 1 of 50 samples.
-async fn fail_last_of_50(State(s): State<Shared>) -> (StatusCode, &'static str) {
-    if next(&s.fail_last_of_50).is_multiple_of(50) {
-        (StatusCode::SERVICE_UNAVAILABLE, "down")
-    } else {
-        (StatusCode::OK, "ok")
-    }
-}
-
-/// Every 20th request fails: 5%.
-async fn fail_1_in_20(State(s): State<Shared>) -> (StatusCode, &'static str) {
-    if next(&s.fail_1_in_20).is_multiple_of(20) {
-        (StatusCode::SERVICE_UNAVAILABLE, "down")
-    } else {
-        (StatusCode::OK, "ok")
-    }
-}
-
-/// Every 10th request answers after 300 ms.
-async fn slow_1_in_10(State(s): State<Shared>) -> &'static str {
-    if next(&s.slow_1_in_10).is_multiple_of(10) {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    "ok"
-}
-
-/// Every request answers after 60 ms.
-async fn slow_all() -> &'static str {
-    tokio::time::sleep(Duration::from_millis(60)).await;
-    "ok"
-}
-
-async fn counted_get(State(s): State<Shared>) -> &'static str {
-    next(&s.gets);
-    "ok"
-}
-
-async fn counted_post(State(s): State<Shared>) -> (StatusCode, &'static str) {
-    next(&s.posts);
-    (StatusCode::CREATED, "created")
-}
-
-/// Holds each request 40 ms and records the most requests in flight at once.
-async fn in_flight(State(s): State<Shared>) -> &'static str {
-    let now = s.in_flight.fetch_add(1, SeqCst) + 1;
-    s.max_in_flight.fetch_max(now, SeqCst);
-    tokio::time::sleep(Duration::from_millis(40)).await;
-    s.in_flight.fetch_sub(1, SeqCst);
-    s.in_flight_done.fetch_add(1, SeqCst);
-    "ok"
-}
-
-/// Starts a server on 127.0.0.1:0 on its own runtime thread; returns its base URL and counters.
-fn server() -> (String, Shared) {
-    let seen: Shared = Arc::default();
-    let app = Router::new()
-        .route("/ok", get(ok))
-        .route("/fail-last-of-50", get(fail_last_of_50))
-        .route("/fail-1-in-20", get(fail_1_in_20))
-        .route("/slow-1-in-10", get(slow_1_in_10))
-        .route("/slow-all", get(slow_all))
-        .route("/counted", get(counted_get).post(counted_post))
-        .route("/in-flight", get(in_flight))
-        .with_state(seen.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (format!("http://127.0.0.1:{port}"), seen)
-}
-
-/// A suites folder holding one suite.
-fn suite(yaml: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sla.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    (dir, path)
+/// A suites folder holding one suite; the suite file's path.
+fn suite(yaml: &str) -> (Workspace, PathBuf) {
+    let ws = Workspace::new(&[("sla.yaml", yaml)]);
+    let path = ws.suites().join("sla.yaml");
+    (ws, path)
 }
 
 /// The binary against `base`, with nothing of the caller's environment that could change it.
 fn run(base: &str, suite: &PathBuf, extra: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::cargo_bin("endpoint-check").unwrap();
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("ENDPOINT_CHECK_") || name == "CI" || name == "GITHUB_ACTIONS" {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd.env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .arg("localhost")
+    let mut cmd = support::bin::endpoint_check();
+    cmd.arg("localhost")
         .arg("--suites")
         .arg(suite)
         .args(["--base-url", base, "--color", "never", "--yes"])
@@ -192,7 +128,7 @@ checks:
         .unwrap_or_else(|| panic!("no SLA figures in {line:?}"));
     assert_eq!(&caps[1], "50");
     assert_eq!(&caps[2], "100.0");
-    assert_eq!(seen.ok.load(SeqCst), 50);
+    assert_eq!(seen.hits("/ok"), 50);
 }
 
 #[test]
@@ -210,7 +146,7 @@ checks:
     );
     let (code, stdout, stderr) = run(&base, &path, &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert_eq!(seen.fail_last_of_50.load(SeqCst), 50);
+    assert_eq!(seen.hits("/fail-last-of-50"), 50);
     let line = line_of(&stdout, "nearly");
     assert!(line.contains('✗'), "{line}");
     assert!(line.contains("(50 samples, 98.0% ok,"), "{line}");
@@ -234,7 +170,7 @@ checks:
 "#
         )
     };
-    let (base, _) = server();
+    let (base, _server) = server();
     let (_dir, path) = suite(&yaml("95"));
     let (code, stdout, stderr) = run(&base, &path, &[]);
     assert_eq!(code, 0, "95% of 95% must pass:\n{stdout}\n{stderr}");
@@ -243,7 +179,7 @@ checks:
         "{stdout}"
     );
 
-    let (base, _) = server();
+    let (base, _server) = server();
     let (_dir, path) = suite(&yaml("99.9"));
     let (code, stdout, stderr) = run(&base, &path, &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
@@ -269,7 +205,7 @@ checks:
 "#
         )
     };
-    let (base, _) = server();
+    let (base, _server) = server();
     let (_dir, path) = suite(&yaml("80"));
     let (code, stdout, stderr) = run(&base, &path, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -282,7 +218,7 @@ checks:
     let (_dir, path) = suite(&yaml("100"));
     let (code, stdout, stderr) = run(&base, &path, &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert_eq!(seen.slow_1_in_10.load(SeqCst), 20);
+    assert_eq!(seen.hits("/slow-1-in-10"), 20);
     let re = regex::Regex::new(
         r"availability 90\.0% < 100% \(2 of 20 samples failed: expected latency <= 150 ms, took [^)]+\)",
     )
@@ -292,7 +228,7 @@ checks:
 
 #[test]
 fn a_broken_percentile_limit_says_which_and_by_how_much() {
-    let (base, _) = server();
+    let (base, _server) = server();
     let (_dir, path) = suite(
         r#"
 customer: sla
@@ -337,8 +273,8 @@ checks:
     );
     let (code, stdout, stderr) = run(&base, &path, &["--samples", "5"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert_eq!(seen.posts.load(SeqCst), 1, "POST is not idempotent: sent once");
-    assert_eq!(seen.gets.load(SeqCst), 5);
+    assert_eq!(counted(&seen, "POST"), 1, "POST is not idempotent: sent once");
+    assert_eq!(counted(&seen, "GET"), 5);
     assert!(
         line_of(&stdout, "read").contains("(5 samples, 100.0% ok,"),
         "{stdout}"
@@ -361,7 +297,7 @@ checks:
     );
     let (code, stdout, stderr) = run(&base, &path, &["-j", "32"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let max = seen.max_in_flight.load(SeqCst);
+    let max = seen.max_in_flight();
     assert!((1..=2).contains(&max), "{max} samples in flight at once");
 }
 
@@ -382,7 +318,7 @@ checks:
     );
     let (code, stdout, stderr) = run(&base, &path, &["-j", "3"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let max = seen.max_in_flight.load(SeqCst);
+    let max = seen.max_in_flight();
     assert!(
         (1..=3).contains(&max),
         "{max} requests in flight at once with -j 3"
@@ -391,7 +327,7 @@ checks:
 
 #[test]
 fn json_report_carries_samples_availability_and_latency_figures() {
-    let (base, _) = server();
+    let (base, _server) = server();
     let (_dir, path) = suite(
         r#"
 customer: sla
@@ -432,7 +368,6 @@ checks:
 #[cfg(unix)]
 #[test]
 fn an_interrupted_sampling_check_reports_the_samples_that_ran() {
-    use std::process::Stdio;
     let (base, seen) = server();
     let (_dir, path) = suite(
         r#"
@@ -444,47 +379,24 @@ checks:
     concurrency: 2
 "#,
     );
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_endpoint-check"));
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("ENDPOINT_CHECK_") || name == "CI" || name == "GITHUB_ACTIONS" {
-            cmd.env_remove(&name);
-        }
-    }
-    let mut child = cmd
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .arg("localhost")
+    let mut cmd = support::bin::endpoint_check_std();
+    cmd.arg("localhost")
         .arg("--suites")
         .arg(&path)
-        .args(["--base-url", &base, "--yes", "--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .args(["--base-url", &base, "--yes", "--format", "json"]);
+    let running = Running::spawn(cmd);
     // 1000 samples two at a time take 20 s; interrupt once a few have been answered.
-    for _ in 0..500 {
-        if seen.in_flight_done.load(SeqCst) >= 6 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut waited = 0;
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(waited < 500, "still running 10 s after SIGINT");
-        waited += 1;
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    seen.wait_until(Duration::from_secs(10), "six samples answered", |s| {
+        s.answered("/in-flight") >= 6
+    });
+    running.signal(libc::SIGINT);
+    let sent = std::time::Instant::now();
+    let out = running.wait(Duration::from_secs(60));
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "still running 10 s after SIGINT"
+    );
+    let (code, stdout) = (out.code, out.stdout);
     assert_eq!(code, Some(130), "{stdout}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let check = &doc["suites"][0]["checks"][0];

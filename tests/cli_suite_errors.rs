@@ -1,10 +1,12 @@
 //! Suite errors (spec 2, exit codes): each is printed as `FILE:LINE:COLUMN: message` on stderr,
 //! exits 2, and nothing is sent, not even the valid checks of the same run.
 
-mod common;
+mod support;
 
-use common::{Run, TestServer, Workspace};
 use regex::Regex;
+use support::process::Run;
+use support::server::TestServer;
+use support::workspace::Workspace;
 
 /// Runs `yaml` as `suites/api.yaml` against a live server and asserts exit 2, a stderr line
 /// `suites/api.yaml:LINE:COLUMN: …` holding every one of `parts`, and zero requests.

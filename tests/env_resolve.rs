@@ -2,14 +2,15 @@
 //! headers, `--wait` and the countdown. Only 127.0.0.1; the process environment is never read or
 //! changed (every test passes its own lookup).
 
+mod support;
+
 use endpoint_check::env::{
     self, EnvironmentsFile, ResolveOptions, Target, countdown, resolve, wait_until_up,
 };
 use endpoint_check::error::Error;
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
+use support::server::{RefusingPort, Reply, TestServer};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
@@ -427,43 +428,24 @@ fn secrets_lists_what_resolution_may_touch() {
 // ---------------------------------------------------------------------------------------------
 // --wait and the countdown
 
-/// A loopback port nobody listens on (bound, then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Answers every connection on `listener` with `204 No Content`.
-fn answer_204(listener: TcpListener) {
-    for stream in listener.incoming() {
-        let Ok(mut stream) = stream else { continue };
-        let mut buf = [0u8; 4096];
-        let _ = stream.read(&mut buf);
-        let _ =
-            stream.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-    }
+/// Answers every request with `204 No Content`, listening only after `delay`.
+fn answer_204(delay: Duration) -> TestServer {
+    TestServer::builder()
+        .fallback_fn(|_, _| Reply::status(204))
+        .listening_after(delay)
+        .start()
 }
 
 #[tokio::test]
 async fn wait_until_up_waits_for_a_late_listener() {
-    let port = free_port();
-    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(1));
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-        bound_tx.send(()).unwrap();
-        answer_204(listener);
-    });
-    let url = format!("http://127.0.0.1:{port}/");
+    let server = answer_204(Duration::from_secs(1));
+    let url = format!("{}/", server.url());
     let mut progress = Vec::new();
     wait_until_up(&client(), &url, Duration::from_secs(60), &mut progress)
         .await
         .unwrap();
     // It only returned once the listener existed.
-    assert!(bound_rx.try_recv().is_ok());
+    assert!(server.is_listening());
     let text = String::from_utf8(progress).unwrap();
     assert!(text.contains(&format!("Waiting up to 1m for {url}")), "{text}");
     assert!(text.contains("not up yet"), "{text}");
@@ -472,18 +454,11 @@ async fn wait_until_up_waits_for_a_late_listener() {
 
 #[tokio::test]
 async fn wait_until_up_answers_at_once_when_up() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || answer_204(listener));
+    let server = answer_204(Duration::ZERO);
     let mut progress = Vec::new();
-    wait_until_up(
-        &client(),
-        &format!("http://127.0.0.1:{port}"),
-        Duration::from_secs(60),
-        &mut progress,
-    )
-    .await
-    .unwrap();
+    wait_until_up(&client(), &server.url(), Duration::from_secs(60), &mut progress)
+        .await
+        .unwrap();
     let text = String::from_utf8(progress).unwrap();
     assert!(text.contains("(1 attempt)"), "{text}");
     assert!(!text.contains("not up yet"), "{text}");
@@ -491,8 +466,8 @@ async fn wait_until_up_answers_at_once_when_up() {
 
 #[tokio::test]
 async fn wait_until_up_gives_up_when_time_runs_out() {
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
+    let closed = RefusingPort::new();
+    let url = closed.url();
     let mut progress = Vec::new();
     let err = wait_until_up(&client(), &url, Duration::from_millis(500), &mut progress).await;
     let Err(err @ Error::Environment(_)) = err else {

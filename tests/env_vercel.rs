@@ -2,11 +2,8 @@
 //! 127.0.0.1. Every test passes its own environment lookup; the process environment is never
 //! read or changed.
 
-use axum::Router;
-use axum::extract::{Path as UrlPath, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+mod support;
+
 use endpoint_check::env::vercel::{self, current_branch, current_commit, find_project_json};
 use endpoint_check::env::{EnvironmentsFile, ResolveOptions, Target, resolve};
 use endpoint_check::error::Error;
@@ -14,8 +11,9 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use support::server::{Recorded, RefusingPort, Reply, TestServer};
 
 const TOKEN: &str = "vercel-token-s3cr3t";
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -24,24 +22,20 @@ const OLD_SHA: &str = "fedcba9876543210fedcba9876543210fedcba98";
 // ---------------------------------------------------------------------------------------------
 // The stand-in Vercel API
 
-#[derive(Debug, Clone)]
-struct Recorded {
-    path: String,
-    query: String,
-    authorization: Option<String>,
-}
-
 struct MockState {
     list_status: u16,
     list_body: String,
     list_delay: Duration,
     /// uid → the answers of `GET /v13/deployments/{uid}`, the last one repeating.
     details: HashMap<String, VecDeque<Value>>,
-    requests: Vec<Recorded>,
 }
 
-#[derive(Clone)]
-struct Mock(Arc<Mutex<MockState>>);
+/// `GET /v6/deployments` answers the list; `GET /v13/deployments/{uid}` the next of `details`
+/// (or 404); the kit's server records every request.
+struct Mock {
+    state: Arc<Mutex<MockState>>,
+    server: OnceLock<TestServer>,
+}
 
 impl Mock {
     fn with_deployments(deployments: Vec<Value>) -> Mock {
@@ -51,20 +45,22 @@ impl Mock {
         )
     }
     fn raw(status: u16, body: impl Into<String>) -> Mock {
-        Mock(Arc::new(Mutex::new(MockState {
-            list_status: status,
-            list_body: body.into(),
-            list_delay: Duration::ZERO,
-            details: HashMap::new(),
-            requests: Vec::new(),
-        })))
+        Mock {
+            state: Arc::new(Mutex::new(MockState {
+                list_status: status,
+                list_body: body.into(),
+                list_delay: Duration::ZERO,
+                details: HashMap::new(),
+            })),
+            server: OnceLock::new(),
+        }
     }
     fn delay(self, delay: Duration) -> Mock {
-        self.0.lock().unwrap().list_delay = delay;
+        self.state.lock().unwrap().list_delay = delay;
         self
     }
     fn details(self, uid: &str, answers: Vec<Value>) -> Mock {
-        self.0
+        self.state
             .lock()
             .unwrap()
             .details
@@ -72,75 +68,50 @@ impl Mock {
         self
     }
     fn requests(&self) -> Vec<Recorded> {
-        self.0.lock().unwrap().requests.clone()
-    }
-    fn record(&self, path: String, query: Option<String>, headers: &HeaderMap) {
-        self.0.lock().unwrap().requests.push(Recorded {
-            path,
-            query: query.unwrap_or_default(),
-            authorization: headers
-                .get(header::AUTHORIZATION)
-                .map(|v| v.to_str().unwrap().to_string()),
-        });
+        self.server.get().map(TestServer::recorded).unwrap_or_default()
     }
 
     /// Serves the mock on a free loopback port; returns its base URL.
-    async fn start(&self) -> String {
-        let app = Router::new()
-            .route("/v6/deployments", get(list))
-            .route("/v13/deployments/{uid}", get(detail))
-            .with_state(self.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        format!("http://{addr}")
+    fn start(&self) -> String {
+        let state = self.state.clone();
+        let server = TestServer::builder()
+            .fallback_fn(move |r, _| answer(&state, r))
+            .start();
+        let url = server.url();
+        assert!(self.server.set(server).is_ok(), "the mock is started once");
+        url
     }
 }
 
-fn json_response(status: u16, body: String) -> Response {
-    (
-        StatusCode::from_u16(status).unwrap(),
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
-}
-
-async fn list(State(mock): State<Mock>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    mock.record("/v6/deployments".into(), query, &headers);
-    let (status, body, delay) = {
-        let s = mock.0.lock().unwrap();
-        (s.list_status, s.list_body.clone(), s.list_delay)
+fn answer(state: &Mutex<MockState>, r: &Recorded) -> Reply {
+    let mut s = state.lock().unwrap();
+    if r.method != "GET" {
+        return Reply::status(405);
+    }
+    if r.path == "/v6/deployments" {
+        return Reply::json_text(s.list_body.clone())
+            .with_status(s.list_status)
+            .delay(s.list_delay);
+    }
+    let Some(uid) = r
+        .path
+        .strip_prefix("/v13/deployments/")
+        .filter(|u| !u.contains('/'))
+    else {
+        return Reply::status(404);
     };
-    tokio::time::sleep(delay).await;
-    json_response(status, body)
-}
-
-async fn detail(
-    State(mock): State<Mock>,
-    UrlPath(uid): UrlPath<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    mock.record(format!("/v13/deployments/{uid}"), query, &headers);
-    let answer = {
-        let mut s = mock.0.lock().unwrap();
-        match s.details.get_mut(&uid) {
-            Some(answers) if answers.len() > 1 => answers.pop_front(),
-            Some(answers) => answers.front().cloned(),
-            None => None,
-        }
+    let answer = match s.details.get_mut(uid) {
+        Some(answers) if answers.len() > 1 => answers.pop_front(),
+        Some(answers) => answers.front().cloned(),
+        None => None,
     };
     match answer {
-        Some(answer) => json_response(200, answer.to_string()),
-        None => json_response(
-            404,
-            json!({"error": {"code": "not_found", "message": "Deployment not found"}}).to_string(),
-        ),
+        Some(answer) => Reply::json(answer),
+        None => Reply::json(json!({"error": {"code": "not_found", "message": "Deployment not found"}}))
+            .with_status(404),
     }
 }
 
-/// A deployment as `GET /v6/deployments` lists it.
 fn deployment(uid: &str, state: &str, created: u64, target: Value, sha: &str, branch: &str) -> Value {
     json!({
         "uid": uid,
@@ -461,7 +432,7 @@ async fn deployment_status_beats_the_api() {
         SHA,
         "feature/x",
     )]);
-    let api = mock.start().await;
+    let api = mock.start();
     let dir = tempfile::tempdir().unwrap();
     let mut env = api_env(&api);
     env.push(("GITHUB_EVENT_NAME", "deployment_status".into()));
@@ -489,7 +460,7 @@ async fn api_matches_the_commit_and_ignores_production() {
         deployment("dpl_branch", "READY", 4000, Value::Null, OLD_SHA, "feature/x"),
         deployment("dpl_sha", "READY", 3000, json!("preview"), SHA, "feature/x"),
     ]);
-    let api = mock.start().await;
+    let api = mock.start();
     let t = ok(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
     assert_eq!(t.base_url, url_of("dpl_sha"));
     assert_eq!(t.source, "vercel-api");
@@ -503,7 +474,7 @@ async fn api_matches_the_commit_and_ignores_production() {
     assert!(query_has(r, "limit=20"), "{}", r.query);
     assert!(query_has(r, "teamId=team_456"), "{}", r.query);
     assert_eq!(
-        r.authorization.as_deref(),
+        r.header("authorization"),
         Some(format!("Bearer {TOKEN}").as_str())
     );
 }
@@ -515,7 +486,7 @@ async fn api_falls_back_to_the_newest_branch_deployment_with_a_warning() {
         deployment("dpl_other", "READY", 9000, Value::Null, "2222222222", "main"),
         deployment("dpl_newer", "READY", 2000, Value::Null, OLD_SHA, "feature/x"),
     ]);
-    let api = mock.start().await;
+    let api = mock.start();
     let t = ok(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
     assert_eq!(t.base_url, url_of("dpl_newer"));
     assert_eq!(t.source, "vercel-api");
@@ -529,7 +500,7 @@ async fn api_falls_back_to_the_newest_branch_deployment_with_a_warning() {
 #[tokio::test]
 async fn api_project_from_the_environment_and_team_id_only_for_teams() {
     let mock = Mock::with_deployments(vec![deployment("dpl_1", "READY", 1, Value::Null, SHA, "main")]);
-    let api = mock.start().await;
+    let api = mock.start();
     let mut env = api_env(&format!("{api}/"));
     env.push(("VERCEL_PROJECT_ID", "prj_env".into()));
     env.push(("VERCEL_ORG_ID", "user_abc".into()));
@@ -550,7 +521,7 @@ async fn api_project_from_the_environment_and_team_id_only_for_teams() {
 #[tokio::test]
 async fn api_project_from_vercel_project_json_up_to_the_git_root() {
     let mock = Mock::with_deployments(vec![deployment("dpl_1", "READY", 1, Value::Null, SHA, "main")]);
-    let api = mock.start().await;
+    let api = mock.start();
     let root = tempfile::tempdir().unwrap();
     let repo = root.path().join("repo");
     let web = repo.join("apps").join("web");
@@ -613,7 +584,7 @@ async fn building_deployment_turns_ready_under_wait() {
             detail_answer("dpl_b", "READY"),
         ],
     );
-    let api = mock.start().await;
+    let api = mock.start();
     let run = preview(&api_env(&api), Some(&spec_file()), |o| {
         o.wait = Some(Duration::from_secs(120));
     })
@@ -632,7 +603,7 @@ async fn building_deployment_turns_ready_under_wait() {
     assert!(
         polls
             .iter()
-            .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}")))
+            .all(|r| r.header("authorization") == Some(&format!("Bearer {TOKEN}")))
     );
     let text = progress.join("\n");
     assert!(text.contains("is BUILDING; waiting up to 2m"), "{text}");
@@ -650,7 +621,7 @@ async fn building_deployment_without_wait_or_past_it() {
         "feature/x",
     )])
     .details("dpl_b", vec![detail_answer("dpl_b", "BUILDING")]);
-    let api = mock.start().await;
+    let api = mock.start();
     let err = env_error(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
     assert!(err.contains("still QUEUED"), "{err}");
     assert!(err.contains("--wait"), "{err}");
@@ -676,7 +647,7 @@ async fn failed_or_canceled_deployment_names_state_and_inspector() {
             deployment("dpl_bad", state, 2, Value::Null, SHA, "feature/x"),
             deployment("dpl_good", "READY", 1, Value::Null, OLD_SHA, "feature/x"),
         ]);
-        let api = mock.start().await;
+        let api = mock.start();
         let err = env_error(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
         assert!(err.contains(&format!("in state {state}")), "{err}");
         assert!(
@@ -697,7 +668,7 @@ async fn error_state_under_wait_stops_polling() {
         "feature/x",
     )])
     .details("dpl_b", vec![detail_answer("dpl_b", "ERROR")]);
-    let api = mock.start().await;
+    let api = mock.start();
     let err = env_error(
         preview(&api_env(&api), Some(&spec_file()), |o| {
             o.wait = Some(Duration::from_secs(120))
@@ -713,7 +684,7 @@ async fn no_match_goes_on_to_the_guessed_alias() {
         deployment("dpl_prod", "READY", 3, json!("production"), SHA, "feature/x"),
         deployment("dpl_main", "READY", 2, Value::Null, OLD_SHA, "main"),
     ]);
-    let api = mock.start().await;
+    let api = mock.start();
     let t = ok(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
     assert_eq!(t.source, "guessed");
     assert_eq!(
@@ -733,7 +704,7 @@ async fn no_match_and_nothing_to_guess_lists_every_step() {
         OLD_SHA,
         "main",
     )]);
-    let api = mock.start().await;
+    let api = mock.start();
     let f = file("environments:\n  preview:\n    vercel: { project_id: prj_123 }\n");
     let err = env_error(preview(&api_env(&api), Some(&f), |_| {}).await);
     assert!(
@@ -753,7 +724,7 @@ async fn no_match_and_nothing_to_guess_lists_every_step() {
 
     // An empty list says so.
     let mock = Mock::with_deployments(vec![]);
-    let api = mock.start().await;
+    let api = mock.start();
     let err = env_error(preview(&api_env(&api), Some(&f), |_| {}).await);
     assert!(
         err.contains("has no preview deployment among its 20 latest"),
@@ -805,7 +776,7 @@ async fn api_errors_end_detection_with_their_cause() {
         ),
     ];
     for (mock, expected) in cases {
-        let api = mock.start().await;
+        let api = mock.start();
         // The guessed alias is configured: an API error must not fall through to it.
         let err = env_error(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
         assert!(
@@ -822,7 +793,7 @@ async fn api_errors_end_detection_with_their_cause() {
 #[tokio::test]
 async fn api_timeout_is_an_error() {
     let mock = Mock::with_deployments(vec![]).delay(Duration::from_secs(30));
-    let api = mock.start().await;
+    let api = mock.start();
     let err = env_error(
         preview(&api_env(&api), Some(&spec_file()), |o| {
             o.timeout = Duration::from_millis(200)
@@ -834,19 +805,8 @@ async fn api_timeout_is_an_error() {
 
 #[tokio::test]
 async fn api_unreachable_is_an_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let err = env_error(
-        preview(
-            &api_env(&format!("http://127.0.0.1:{port}")),
-            Some(&spec_file()),
-            |_| {},
-        )
-        .await,
-    );
+    let closed = RefusingPort::new();
+    let err = env_error(preview(&api_env(&closed.url()), Some(&spec_file()), |_| {}).await);
     assert!(err.contains("cannot reach"), "{err}");
     assert!(err.to_lowercase().contains("refused"), "{err}");
 }

@@ -8,18 +8,52 @@
 //! generous deadline.
 //!
 //! Memory: the binary's peak resident set is its `VmHWM`, polled from `/proc` while it runs (see
-//! `hostile/mod.rs`), so "memory stays bounded" is measured, not guessed; the 1 GiB server also
+//! `support/process.rs`), so "memory stays bounded" is measured, not guessed; the 1 GiB server also
 //! counts what it managed to send, which shows the reader stopped at the cap.
 
 // Signals, /proc and rlimits: Linux, as CI is.
 #![cfg(target_os = "linux")]
 
-mod hostile;
+mod support;
 
-use hostile::servers::{self, App};
-use hostile::{Finished, SuiteDir, check, endpoint_check, failures, spawn};
+use std::ffi::OsStr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use support::process::{Run, Running};
+use support::server::{self as servers, RefusingPort, Reply, SilentServer, TestServer};
+use support::workspace::Workspace;
+use support::{check, failures};
+
+/// The well-behaved server the healthy checks talk to: the kit's built-in routes, with `/ok`
+/// answering plain `ok` and `/count` answering `ok` after a few milliseconds (long enough for two
+/// overlapping requests to be seen overlapping).
+fn app() -> TestServer {
+    app_on(0)
+}
+
+fn app_on(workers: usize) -> TestServer {
+    TestServer::builder()
+        .route("/ok", Reply::text("ok"))
+        .route("/count", Reply::text("ok").delay(Duration::from_millis(2)))
+        .workers(workers)
+        .start()
+}
+
+/// A suites folder holding `suite.yaml`.
+fn suite_dir(yaml: &str) -> Workspace {
+    Workspace::new(&[("suite.yaml", yaml)])
+}
+
+/// The binary with these arguments, from the suites folder's workspace, no colors.
+fn endpoint_check<I, S>(dir: &Workspace, args: I) -> std::process::Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = dir.std_cmd();
+    cmd.args(args);
+    cmd
+}
 
 /// Generous bound for a run whose checks all time out after 1 s.
 const QUICK: Duration = Duration::from_secs(20);
@@ -42,13 +76,13 @@ checks:
 /// healthy check passed, the hostile check failed with every one of `causes` in its message
 /// (in the JSON report and on stdout), no panic, and the run ended within `within`.
 fn run_hostile(
-    app: &App,
+    app: &TestServer,
     hostile_check: &str,
     causes: &[&str],
     within: Duration,
-) -> (Finished, serde_json::Value) {
-    let dir = SuiteDir::new(&suite_with(hostile_check));
-    let run = spawn(endpoint_check(dir.args(&app.base()))).wait(within);
+) -> (Run, serde_json::Value) {
+    let dir = suite_dir(&suite_with(hostile_check));
+    let run = Running::spawn(endpoint_check(&dir, dir.report_args(&app.url()))).wait(within);
     assert_eq!(run.code, Some(1), "expected exit 1:\n{run}");
     assert!(
         !run.stderr.contains("panicked") && !run.stderr.contains("crashed"),
@@ -86,12 +120,11 @@ fn url_check(url: &str, extra: &str) -> String {
 
 #[test]
 fn connection_refused_fails_the_check_and_names_it() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let port = servers::refused_port();
+    let app = app();
+    let closed = RefusingPort::new();
     run_hostile(
         &app,
-        &url_check(&format!("http://127.0.0.1:{port}/"), ""),
+        &url_check(&format!("{}/", closed.url()), ""),
         &["connection refused"],
         QUICK,
     );
@@ -99,9 +132,9 @@ fn connection_refused_fails_the_check_and_names_it() {
 
 #[test]
 fn a_server_that_never_answers_times_out() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let addr = servers::silent(&rt);
+    let app = app();
+    let silent = SilentServer::new();
+    let addr = silent.addr();
     let (_, report) = run_hostile(
         &app,
         &url_check(&format!("http://{addr}/"), ""),
@@ -115,9 +148,9 @@ fn a_server_that_never_answers_times_out() {
 #[test]
 fn the_timeout_covers_a_dripping_body() {
     // Headers come at once; the 1000-byte body would take 100 s.
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let addr = servers::dripping(&rt);
+    let app = app();
+    let server = servers::dripping();
+    let addr = server.addr;
     let (run, _) = run_hostile(
         &app,
         &url_check(&format!("http://{addr}/"), ""),
@@ -129,9 +162,9 @@ fn the_timeout_covers_a_dripping_body() {
 
 #[test]
 fn a_reset_in_the_middle_of_the_body_is_named() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let addr = servers::resetting(&rt);
+    let app = app();
+    let server = servers::resetting();
+    let addr = server.addr;
     run_hostile(
         &app,
         &url_check(&format!("http://{addr}/"), ""),
@@ -142,9 +175,9 @@ fn a_reset_in_the_middle_of_the_body_is_named() {
 
 #[test]
 fn a_1_gib_body_is_cut_at_10_mib_with_bounded_memory() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let (addr, written) = servers::huge(&rt);
+    let app = app();
+    let (server, written) = servers::huge();
+    let addr = server.addr;
     let check_yaml =
         format!("  - name: hostile\n    timeout: 30s\n    request: {{ url: \"http://{addr}/\" }}\n");
     let (run, _) = run_hostile(&app, &check_yaml, &["10 MiB"], Duration::from_secs(60));
@@ -169,15 +202,15 @@ fn a_1_gib_body_is_cut_at_10_mib_with_bounded_memory() {
 
 #[test]
 fn a_gzip_bomb_fails_on_its_decoded_size() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
+    let app = app();
     let bomb = servers::gzip_zeros(64 << 20);
     assert!(
         bomb.len() < 1 << 20,
         "the bomb is small on the wire: {} bytes",
         bomb.len()
     );
-    let addr = servers::gzip_server(&rt, bomb);
+    let server = servers::gzip_server(bomb);
+    let addr = server.addr;
     let (run, _) = run_hostile(
         &app,
         &url_check(&format!("http://{addr}/"), ""),
@@ -193,9 +226,9 @@ fn a_gzip_bomb_fails_on_its_decoded_size() {
 
 #[test]
 fn garbage_instead_of_http_is_named() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let addr = servers::garbage(&rt);
+    let app = app();
+    let server = servers::garbage();
+    let addr = server.addr;
     run_hostile(
         &app,
         &url_check(&format!("http://{addr}/"), ""),
@@ -206,30 +239,29 @@ fn garbage_instead_of_http_is_named() {
 
 #[test]
 fn a_redirect_loop_is_cut() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
+    let app = app();
     run_hostile(
         &app,
-        &url_check(&app.url("/loop"), "    follow_redirects: true\n"),
+        &url_check(&format!("{}/loop", app.url()), "    follow_redirects: true\n"),
         &["too many redirects"],
         QUICK,
     );
-    let hops = app.seen.paths().iter().filter(|p| *p == "/loop").count();
+    let hops = app.hits("/loop");
     assert_eq!(hops, 11, "the first request and 10 redirects, no more");
 }
 
 #[test]
 fn a_self_signed_certificate_fails_unless_insecure() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let addr = servers::self_signed_tls(&rt);
+    let app = app();
+    let server = servers::self_signed_tls();
+    let addr = server.addr;
     let tls_check = url_check(&format!("https://{addr}/"), "    expect: { body: secure }\n");
     run_hostile(&app, &tls_check, &["TLS", "certificate"], QUICK);
 
-    let dir = SuiteDir::new(&suite_with(&tls_check));
-    let mut args = dir.args(&app.base());
+    let dir = suite_dir(&suite_with(&tls_check));
+    let mut args = dir.report_args(&app.url());
     args.push("--insecure".into());
-    let run = spawn(endpoint_check(args)).wait(QUICK);
+    let run = Running::spawn(endpoint_check(&dir, args)).wait(QUICK);
     assert_eq!(run.code, Some(0), "--insecure accepts the certificate:\n{run}");
     assert_eq!(check(&dir.report(), "hostile")["status"], "passed");
     assert!(
@@ -243,8 +275,7 @@ fn an_over_long_host_label_fails_before_any_lookup() {
     // 70 characters: more than DNS allows in one label (63). The runner refuses it itself, so
     // no resolver (nor proxy) is ever asked; the message says so. `.invalid` (RFC 6761) as a
     // second guard.
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
+    let app = app();
     let host = format!("{}.invalid", "a".repeat(70));
     run_hostile(
         &app,
@@ -266,10 +297,9 @@ fn sigint_stops_new_requests_lets_in_flight_finish_and_reports() {
     // -j 1: `a` and `b` both wait for `fast`, then one holds the only slot while the other waits
     // for it. After SIGINT, the one in flight may finish (it is released within the grace), but
     // the waiting one must never be sent.
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let arrivals = app.seen.arrivals();
-    let dir = SuiteDir::new(
+    let app = app();
+    let arrivals = app.hold_arrivals();
+    let dir = suite_dir(
         r#"customer: signals
 checks:
   - name: fast
@@ -284,9 +314,9 @@ checks:
     request: { path: /hold/b }
 "#,
     );
-    let mut args = dir.args(&app.base());
+    let mut args = dir.report_args(&app.url());
     args.extend(["-j".into(), "1".into()]);
-    let running = spawn(endpoint_check(args));
+    let running = Running::spawn(endpoint_check(&dir, args));
     let first = arrivals
         .recv_timeout(Duration::from_secs(30))
         .expect("a held request arrives");
@@ -296,17 +326,10 @@ checks:
         "the first signal is acknowledged on stderr"
     );
     // The run has stopped starting requests: let the one in flight finish inside the grace.
-    app.seen.release.cancel();
+    app.release_holds();
     let run = running.wait(Duration::from_secs(20));
     assert_eq!(run.code, Some(130), "{run}");
-    let held: Vec<String> = app
-        .seen
-        .held
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(n, _)| n.clone())
-        .collect();
+    let held: Vec<String> = app.held();
     assert_eq!(
         held,
         vec![first.clone()],
@@ -327,10 +350,9 @@ checks:
 
 #[test]
 fn sigterm_cuts_requests_in_flight_after_the_grace() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let arrivals = app.seen.arrivals();
-    let dir = SuiteDir::new(
+    let app = app();
+    let arrivals = app.hold_arrivals();
+    let dir = suite_dir(
         r#"customer: signals
 checks:
   - name: fast
@@ -341,7 +363,7 @@ checks:
     request: { path: /hold/slow }
 "#,
     );
-    let running = spawn(endpoint_check(dir.args(&app.base())));
+    let running = Running::spawn(endpoint_check(&dir, dir.report_args(&app.url())));
     arrivals
         .recv_timeout(Duration::from_secs(30))
         .expect("the slow request arrives");
@@ -367,10 +389,9 @@ checks:
 
 #[test]
 fn after_a_signal_samples_in_flight_finish_and_no_new_sample_goes_out() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let arrivals = app.seen.arrivals();
-    let dir = SuiteDir::new(
+    let app = app();
+    let arrivals = app.hold_arrivals();
+    let dir = suite_dir(
         r#"customer: signals
 checks:
   - name: sampled
@@ -379,9 +400,9 @@ checks:
     request: { path: /hold/sample }
 "#,
     );
-    let mut args = dir.args(&app.base());
+    let mut args = dir.report_args(&app.url());
     args.extend(["-j".into(), "2".into()]);
-    let running = spawn(endpoint_check(args));
+    let running = Running::spawn(endpoint_check(&dir, args));
     for _ in 0..2 {
         arrivals
             .recv_timeout(Duration::from_secs(30))
@@ -389,14 +410,10 @@ checks:
     }
     running.signal(libc::SIGINT);
     assert!(running.wait_stderr(STOP_NOTICE, Duration::from_secs(10)));
-    app.seen.release.cancel();
+    app.release_holds();
     let run = running.wait(Duration::from_secs(20));
     assert_eq!(run.code, Some(130), "{run}");
-    assert_eq!(
-        app.seen.held.lock().unwrap().len(),
-        2,
-        "no sample after the signal:\n{run}"
-    );
+    assert_eq!(app.held().len(), 2, "no sample after the signal:\n{run}");
     let sampled = check(&dir.report(), "sampled").clone();
     assert_eq!(sampled["samples"], 2, "both samples in flight counted: {sampled}");
     assert!(
@@ -410,13 +427,13 @@ fn a_signal_during_a_retry_backoff_sends_no_more_attempts() {
     // `retries: 5` waits 200, 400, 800 ms… between attempts. The signal comes 300 ms after the
     // third attempt was answered, well inside the 800 ms backoff that follows it: the fourth
     // attempt must not go out, and the last answer is what the check reports.
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let (addr, answered, count) = servers::failing(&rt, Duration::from_millis(300));
-    let dir = SuiteDir::new(&suite_with(&format!(
+    let app = app();
+    let (server, answered, count) = servers::failing(Duration::from_millis(300));
+    let addr = server.addr;
+    let dir = suite_dir(&suite_with(&format!(
         "  - name: hostile\n    retries: 5\n    request: {{ url: \"http://{addr}/flaky\" }}\n"
     )));
-    let running = spawn(endpoint_check(dir.args(&app.base())));
+    let running = Running::spawn(endpoint_check(&dir, dir.report_args(&app.url())));
     for attempt in 1..=3 {
         answered
             .recv_timeout(Duration::from_secs(30))
@@ -439,10 +456,9 @@ fn a_signal_during_a_retry_backoff_sends_no_more_attempts() {
 
 #[test]
 fn a_second_signal_exits_at_once() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let arrivals = app.seen.arrivals();
-    let dir = SuiteDir::new(
+    let app = app();
+    let arrivals = app.hold_arrivals();
+    let dir = suite_dir(
         r#"customer: signals
 checks:
   - name: slow
@@ -450,7 +466,7 @@ checks:
     request: { path: /hold/slow }
 "#,
     );
-    let running = spawn(endpoint_check(dir.args(&app.base())));
+    let running = Running::spawn(endpoint_check(&dir, dir.report_args(&app.url())));
     arrivals
         .recv_timeout(Duration::from_secs(30))
         .expect("the slow request arrives");
@@ -475,17 +491,16 @@ checks:
 
 #[test]
 fn a_signal_during_the_countdown_sends_nothing() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
+    let app = app();
     let dir =
-        SuiteDir::new("customer: signals\nchecks:\n  - name: never\n    request: { path: /record/never }\n");
+        suite_dir("customer: signals\nchecks:\n  - name: never\n    request: { path: /record/never }\n");
     let mut args: Vec<String> = dir
-        .args(&app.base())
+        .report_args(&app.url())
         .into_iter()
         .filter(|a| a != "--yes")
         .collect();
     args.extend(["--delay".into(), "60s".into()]);
-    let running = spawn(endpoint_check(args));
+    let running = Running::spawn(endpoint_check(&dir, args));
     // The countdown has begun once it has said so.
     assert!(
         running.wait_stderr("Press Ctrl-C", Duration::from_secs(20)),
@@ -494,7 +509,7 @@ fn a_signal_during_the_countdown_sends_nothing() {
     running.signal(libc::SIGINT);
     let run = running.wait(Duration::from_secs(20));
     assert_eq!(run.code, Some(130), "{run}");
-    assert!(app.seen.paths().is_empty(), "no request was sent");
+    assert!(app.recorded().is_empty(), "no request was sent");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,9 +541,8 @@ fn with_nofile_1024(mut cmd: std::process::Command) -> std::process::Command {
 
 #[test]
 fn many_samples_at_j256_all_succeed_with_bounded_resources() {
-    let rt = servers::runtime(2);
-    let app = servers::app(&rt);
-    let dir = SuiteDir::new(
+    let app = app_on(2);
+    let dir = suite_dir(
         r#"customer: load
 checks:
   - name: load
@@ -536,14 +550,14 @@ checks:
     expect: { status: 200, body: ok }
 "#,
     );
-    let mut args = dir.args(&app.base());
+    let mut args = dir.report_args(&app.url());
     args.extend([
         "-j".into(),
         "256".into(),
         "--samples".into(),
         LOAD_SAMPLES.to_string(),
     ]);
-    let run = spawn(with_nofile_1024(endpoint_check(args))).wait(Duration::from_secs(120));
+    let run = Running::spawn(with_nofile_1024(endpoint_check(&dir, args))).wait(Duration::from_secs(120));
     assert_eq!(run.code, Some(0), "{run}");
     let all = run.all_output().to_lowercase();
     assert!(!all.contains("too many open files"), "{run}");
@@ -551,8 +565,8 @@ checks:
     let load = check(&report, "load");
     assert_eq!(load["samples"], LOAD_SAMPLES, "{load}");
     assert_eq!(load["availability"], 100.0, "{load}");
-    assert_eq!(app.seen.served.load(Ordering::SeqCst), LOAD_SAMPLES);
-    let max = app.seen.max_in_flight.load(Ordering::SeqCst);
+    assert_eq!(app.answered("/count"), LOAD_SAMPLES);
+    let max = app.max_in_flight();
     assert!(max <= 256, "{max} requests in flight at once with -j 256");
     assert!(run.max_rss_kib < 256 * 1024, "peak RSS {} KiB", run.max_rss_kib);
     eprintln!(
@@ -563,8 +577,7 @@ checks:
 
 #[test]
 fn j1_sends_one_request_at_a_time_across_checks_and_suites() {
-    let rt = servers::runtime(2);
-    let app = servers::app(&rt);
+    let app = app_on(2);
     let suite = |customer: &str| {
         format!(
             r#"customer: {customer}
@@ -581,18 +594,14 @@ checks:
 "#
         )
     };
-    let dir = SuiteDir::new(&suite("one"));
-    dir.add("two.yaml", &suite("two"));
-    let mut args = dir.args(&app.base());
+    let dir = suite_dir(&suite("one"));
+    dir.write("two.yaml", &suite("two"));
+    let mut args = dir.report_args(&app.url());
     args.extend(["-j".into(), "1".into()]);
-    let run = spawn(endpoint_check(args)).wait(Duration::from_secs(60));
+    let run = Running::spawn(endpoint_check(&dir, args)).wait(Duration::from_secs(60));
     assert_eq!(run.code, Some(0), "{run}");
-    assert_eq!(app.seen.served.load(Ordering::SeqCst), 2 * (40 + 1 + 20));
-    assert_eq!(
-        app.seen.max_in_flight.load(Ordering::SeqCst),
-        1,
-        "-j 1 never has two requests in flight"
-    );
+    assert_eq!(app.answered("/count"), 2 * (40 + 1 + 20));
+    assert_eq!(app.max_in_flight(), 1, "-j 1 never has two requests in flight");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,26 +613,26 @@ const TOKEN: &str = "tok-9f8e7d6c5b4a";
 /// Runs with every output switched on (-vv, JSON and JUnit files, GitHub annotations and step
 /// summary) and asserts `secrets` appear in none of them.
 fn assert_no_leak(
-    app: &App,
+    app: &TestServer,
     suite: &str,
     env: &[(&str, &str)],
     secrets: &[&str],
-) -> (Finished, serde_json::Value) {
-    let dir = SuiteDir::new(suite);
+) -> (Run, serde_json::Value) {
+    let dir = suite_dir(suite);
     let summary = dir.path().join("summary.md");
-    let mut args = dir.args(&app.base());
+    let mut args = dir.report_args(&app.url());
     args.extend([
         "-vv".into(),
         "--junit".into(),
         dir.junit_path().display().to_string(),
     ]);
-    let mut cmd = endpoint_check(args);
+    let mut cmd = endpoint_check(&dir, args);
     cmd.env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let run = spawn(cmd).wait(QUICK);
+    let run = Running::spawn(cmd).wait(QUICK);
     assert_ne!(run.code, Some(0), "{run}");
     let files: Vec<(String, String)> = [dir.json_path(), dir.junit_path(), summary]
         .iter()
@@ -651,8 +660,7 @@ fn assert_no_leak(
 
 #[test]
 fn a_secret_in_a_url_that_fails_to_parse_is_masked() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
+    let app = app();
     let suite = suite_with(
         r#"  - name: hostile
     request: { url: "http://[${API_TOKEN}" }"#,
@@ -670,9 +678,9 @@ fn a_secret_in_a_url_that_fails_to_parse_is_masked() {
 
 #[test]
 fn a_secret_in_a_request_that_times_out_is_masked() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let addr = servers::silent(&rt);
+    let app = app();
+    let silent = SilentServer::new();
+    let addr = silent.addr();
     let suite = suite_with(&format!(
         r#"  - name: hostile
     timeout: 1s
@@ -693,8 +701,7 @@ fn a_secret_in_a_request_that_times_out_is_masked() {
 fn a_secret_that_the_url_percent_encodes_is_masked_too() {
     // Base64-ish keys hold `+`, `/` and `=`; in `query:` they go out form-encoded
     // (`%2B`, `%2F`, `%3D`), and a space in a path as `%20`. The encoded form is the same secret.
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
+    let app = app();
     let secret = "Zm9v+YmFy/YmF6 cXV4==";
     let suite = suite_with(
         r#"  - name: hostile
@@ -731,7 +738,7 @@ fn panic_child() {
 fn a_panic_message_is_masked() {
     let exe = std::env::current_exe().expect("this test binary");
     let mut child = std::process::Command::new(exe);
-    let out = hostile::scrub(&mut child)
+    let out = support::bin::scrub(&mut child)
         .args(["--exact", "panic_child", "--nocapture", "--test-threads=1"])
         .env("HARDENING_PANIC_SECRET", TOKEN)
         .env("RUST_BACKTRACE", "1")
@@ -781,53 +788,49 @@ checks:
 
 #[test]
 fn a_redirect_to_another_origin_drops_credentials() {
-    let rt = servers::runtime(1);
-    let first = servers::app(&rt);
-    let other = servers::app(&rt);
-    let target = other.url("/record/landing");
-    let dir = SuiteDir::new(&redirect_suite(&first.url(&format!("/redirect?to={target}"))));
-    let run = spawn(endpoint_check(dir.args(&first.base()))).wait(QUICK);
+    let first = app();
+    let other = app();
+    let target = format!("{}/record/landing", other.url());
+    let dir = suite_dir(&redirect_suite(&format!("{}/redirect?to={target}", first.url())));
+    let run = Running::spawn(endpoint_check(&dir, dir.report_args(&first.url()))).wait(QUICK);
     assert_eq!(run.code, Some(0), "{run}");
-    let sent = first.seen.headers_of("/redirect").expect("the first hop arrived");
+    let sent = first
+        .recorded_on("/redirect")
+        .into_iter()
+        .next()
+        .expect("the first hop arrived");
     for (name, value) in CREDENTIALS {
-        assert_eq!(
-            sent.get(*name).map(|v| v.to_str().unwrap()),
-            Some(*value),
-            "first hop has {name}"
-        );
+        assert_eq!(sent.header(name), Some(*value), "first hop has {name}");
     }
     let landed = other
-        .seen
-        .headers_of("/record/landing")
+        .recorded_on("/record/landing")
+        .into_iter()
+        .next()
         .expect("the redirect was followed to the other origin");
     for (name, _) in CREDENTIALS {
         assert!(
-            landed.get(*name).is_none(),
+            landed.header(name).is_none(),
             "{name} was sent to another origin: {landed:?}"
         );
     }
-    assert_eq!(
-        landed.get("x-trace").map(|v| v.to_str().unwrap()),
-        Some("keep-me")
-    );
+    assert_eq!(landed.header("x-trace"), Some("keep-me"));
 }
 
 #[test]
 fn a_same_origin_redirect_keeps_credentials() {
-    let rt = servers::runtime(1);
-    let app = servers::app(&rt);
-    let dir = SuiteDir::new(&redirect_suite(&app.url("/redirect?to=/record/same")));
-    let run = spawn(endpoint_check(dir.args(&app.base()))).wait(QUICK);
+    let app = app();
+    let dir = suite_dir(&redirect_suite(&format!(
+        "{}/redirect?to=/record/same",
+        app.url()
+    )));
+    let run = Running::spawn(endpoint_check(&dir, dir.report_args(&app.url()))).wait(QUICK);
     assert_eq!(run.code, Some(0), "{run}");
     let landed = app
-        .seen
-        .headers_of("/record/same")
+        .recorded_on("/record/same")
+        .into_iter()
+        .next()
         .expect("the redirect was followed");
     for (name, value) in CREDENTIALS {
-        assert_eq!(
-            landed.get(*name).map(|v| v.to_str().unwrap()),
-            Some(*value),
-            "{name} kept"
-        );
+        assert_eq!(landed.header(name), Some(*value), "{name} kept");
     }
 }
