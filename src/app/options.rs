@@ -3,8 +3,8 @@
 
 use crate::cli::{ColorChoice, Format, RunArgs};
 use crate::env::{Target, process_lookup};
-use crate::report::human;
 use crate::http;
+use crate::report::human;
 use crate::run::{self, Details, Selection};
 use std::io::IsTerminal;
 use std::path::PathBuf;

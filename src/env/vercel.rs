@@ -4,7 +4,8 @@
 //! runtime variables, the GitHub `deployment_status` event, the Vercel REST API and the guessed
 //! branch alias. Every step that does not apply says why, so a failed detection can list them.
 
-use super::{EnvironmentDef, ResolveOptions, expand_field};
+use super::file::EnvironmentDef;
+use super::options::{ResolveOptions, expand_field};
 use crate::duration::fmt_compact;
 use crate::error::Error;
 use serde::Deserialize;
@@ -13,10 +14,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How often a building deployment is polled under `--wait` (spec 3.1).
-pub const POLL_INTERVAL: Duration = Duration::from_secs(5);
+pub use super::options::POLL_INTERVAL;
 
 /// The Vercel REST API, unless `VERCEL_API_URL` says otherwise.
 pub const DEFAULT_API_URL: &str = "https://api.vercel.com";

@@ -50,7 +50,6 @@ struct JsonCheck<'a> {
     skip_reason: Option<&'a str>,
 }
 
-
 fn check(c: &CheckReport) -> JsonCheck<'_> {
     let ran = c.status != CheckStatus::Skipped;
     JsonCheck {
