@@ -41,6 +41,9 @@ pub fn from_yaml(value: &serde_yaml::Value) -> Result<Duration, String> {
     match value {
         serde_yaml::Value::Number(n) => match n.as_u64() {
             Some(ms) => Ok(Duration::from_millis(ms)),
+            None if n.is_f64() && n.as_f64().is_some_and(|v| v > 0.0) => Err(format!(
+                "invalid duration {n}: a bare number means whole milliseconds; write `{n}s` for seconds"
+            )),
             None => Err(format!(
                 "invalid duration {n} (a whole, non-negative number of milliseconds)"
             )),

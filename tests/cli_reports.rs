@@ -900,3 +900,37 @@ fn no_progress_bar_when_stderr_is_piped_or_ci_is_set() {
     assert!(a.stderr.is_empty() && b.stderr.is_empty(), "{a:?}\n{b:?}");
     assert_eq!(normalise(&a.stdout, &p), normalise(&b.stdout, &p));
 }
+
+/// A check whose exchange ended without a complete response has `"response": null` in the JSON
+/// report, never an object with a `null` status: refused, timed out, and reset after the status
+/// line (docs/reports.md, "JSON").
+#[test]
+fn no_complete_response_is_a_null_response() {
+    let refused = support::server::RefusingPort::new();
+    let silent = TestServer::builder()
+        .route("/hang", Reply::json(json!({})).delay(Duration::from_secs(5)))
+        .start();
+    let reset = support::server::resetting();
+    let answered = server();
+    let suite = format!(
+        "customer: x\nchecks:\n  - name: refused\n    request: {{ url: \"{}/ok\" }}\n  - name: timed out\n    request: {{ url: \"{}/hang\" }}\n  - name: reset\n    request: {{ url: \"{}/\" }}\n  - name: answered\n    request: {{ url: \"{}/fail\" }}\n",
+        refused.url(),
+        silent.url(),
+        reset.url(),
+        answered.url()
+    );
+    let ws = Workspace::suite(&suite);
+    let run = ws.run(&answered, &["--timeout", "300ms", "--json", "report.json"]);
+    run.code(1);
+    let report = ws.report();
+    for name in ["refused", "timed out", "reset"] {
+        let check = support::check(&report, name);
+        assert_eq!(check["status"], "failed", "{check}");
+        assert!(check["response"].is_null(), "{name}: {check}");
+        assert!(check["request"].is_object(), "{name}: {check}");
+    }
+    assert_eq!(
+        support::check(&report, "answered")["response"],
+        json!({ "status": 503 })
+    );
+}

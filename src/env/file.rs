@@ -229,30 +229,11 @@ struct DurationValue(Duration);
 
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration such as `5s`, `250ms` or a number of milliseconds")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-                crate::duration::parse(v).map_err(E::custom)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-                Ok(Duration::from_millis(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-                u64::try_from(v)
-                    .map(Duration::from_millis)
-                    .map_err(|_| E::custom(format!("a duration cannot be negative: {v}")))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-                Err(E::custom(format!(
-                    "invalid duration {v}: a bare number means milliseconds and must be whole; write `{v}s` for seconds"
-                )))
-            }
-        }
-        d.deserialize_any(V).map(DurationValue)
+        // The suite files' rule, so both files read a duration alike.
+        let value = serde_yaml::Value::deserialize(d)?;
+        crate::duration::from_yaml(&value)
+            .map(DurationValue)
+            .map_err(de::Error::custom)
     }
 }
 
