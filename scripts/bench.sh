@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# endpoint-check benchmark (issue 4): throughput and latency fidelity against oha, suite wall time
+# endpoint-check benchmark (BENCHMARKS.md): throughput and latency fidelity against oha, suite wall time
 # against the critical path and Hurl, peak memory. Everything goes to 127.0.0.1.
 #
 #   scripts/bench.sh                 # REPEAT=3 runs per figure, the median is shown

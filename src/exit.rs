@@ -1,4 +1,4 @@
-//! The exit codes, in one place (spec 1, "Exit codes").
+//! The exit codes, in one place (docs/cli.md#exit-codes).
 
 /// What the process tells its caller. CI gates deploys on these numbers, so they never move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

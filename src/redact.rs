@@ -1,4 +1,4 @@
-//! The one place secrets are masked (spec 5). Every byte the tool prints or writes to a report goes
+//! The one place secrets are masked (docs/reports.md). Every byte the tool prints or writes to a report goes
 //! through a [`Redactor`], so no reporter, error message or `-v` dump can leak a secret.
 
 use std::borrow::Cow;
@@ -61,7 +61,7 @@ impl Redactor {
         Self::default()
     }
 
-    /// Adds a secret value; empty values are ignored (spec 5), and so is anything already known.
+    /// Adds a secret value; empty values are ignored (docs/reports.md), and so is anything already known.
     /// The forms a secret takes inside a URL or a JSON string are added with it, so a secret
     /// sent as a query parameter is masked in the URL that shows it.
     pub fn add(&self, secret: impl AsRef<str>) {

@@ -1,4 +1,4 @@
-//! `${NAME}` / `${NAME:-default}` / `$${` expansion (spec 2.3). Where values come from is the
+//! `${NAME}` / `${NAME:-default}` / `$${` expansion (docs/variables.md). Where values come from is the
 //! caller's business: expansion asks a lookup function.
 
 use serde_json::Value;
@@ -109,7 +109,7 @@ pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<Value>) -> Result<Stri
 }
 
 /// Expands a template into a JSON value: a string that is exactly one `${x}` keeps the type of
-/// x's value (spec 2.3), anything else becomes a string.
+/// x's value (docs/variables.md), anything else becomes a string.
 pub fn expand_typed(text: &str, lookup: &dyn Fn(&str) -> Option<Value>) -> Result<Value, Undefined> {
     if let Ok(pieces) = parse(text)
         && let [Piece::Variable { name, default }] = pieces.as_slice()

@@ -1,4 +1,4 @@
-//! Bad input (issue 7, part 2): every malformed suite is refused with `FILE:LINE:COLUMN: message`
+//! Bad input (docs/suites.md#suite-errors): every malformed suite is refused with `FILE:LINE:COLUMN: message`
 //! (exit 2), the position pointing at the mistake, and nothing panics, hangs or eats memory.
 //!
 //! `tests/bad-suites/` holds the corpus; `expected.txt` there gives, for each file, the position

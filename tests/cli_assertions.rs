@@ -1,4 +1,4 @@
-//! Assertions (spec 2.2) through the binary: every operator both holding and failing, on JSON,
+//! Assertions (docs/assertions.md) through the binary: every operator both holding and failing, on JSON,
 //! headers and the body; status as a code, a list and a class; a per-sample latency limit. Each
 //! failure prints what was expected and what was found.
 

@@ -1,4 +1,4 @@
-//! The runner through the binary (spec 2.1, 2.3, 4.1, 4.3): captures and typed variables,
+//! The runner through the binary (docs/suites.md, docs/variables.md, docs/behaviour.md#requests, docs/reports.md#check-outcomes): captures and typed variables,
 //! dependencies, `optional`, `--fail-fast`, filters, retries, `poll`, the global concurrency
 //! limit, redirects, and the exit codes.
 

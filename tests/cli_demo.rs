@@ -1,5 +1,5 @@
 //! The bundled suites, the fixture API, `serve` and `demo`, end to end through the built binary
-//! (spec 6 and 7): the demo passes from any folder, `serve` + `localhost` passes, a broken or
+//! (docs/suites.md#bundled-suites, docs/cli.md#serve): the demo passes from any folder, `serve` + `localhost` passes, a broken or
 //! slowed route is caught, `validate` accepts the suites and `list production` keeps the writes
 //! out and sends nothing. Only 127.0.0.1 is ever contacted.
 
@@ -14,7 +14,7 @@ use std::time::Duration;
 use support::bin::endpoint_check;
 use support::server::IdlePort;
 
-/// Every bundled run must report at least this many passing checks (spec 6).
+/// Every bundled run must report at least this many passing checks (docs/suites.md#bundled-suites).
 const MIN_CHECKS: u64 = 55;
 
 /// Full runs take the lock, one at a time: the bundled suites hold 100 ms latency limits, and

@@ -1,4 +1,4 @@
-//! Environment resolution through the binary (spec 1 and 3, issue 3): the production countdown
+//! Environment resolution through the binary (docs/cli.md, docs/environments.md): the production countdown
 //! and signals, every base URL source in the banner, `list`, exit 3, the Vercel bypass secret,
 //! `--wait` and environment headers. Every target is a recording server on 127.0.0.1; every run
 //! gets a clean environment (see `support/bin.rs`).
@@ -846,7 +846,7 @@ fn bypass_secret_stays_on_the_preview_origin() {
 
 #[test]
 fn scheme_less_preview_hosts_get_https_even_on_loopback() {
-    // Spec 3.1: Vercel and GitHub give host names without a scheme, and `https://` is added.
+    // docs/environments.md#preview-url-detection: Vercel and GitHub give host names without a scheme, and `https://` is added.
     let server = TestServer::answering(200);
     let ws = Workspace::ping();
     let mut cmd = ws.command(&["list", "preview"]);

@@ -1,4 +1,4 @@
-//! What the binary prints (spec 1, 5): the human report (snapshot), `-q`, `-v`/`-vv`, secret
+//! What the binary prints (docs/cli.md, docs/reports.md): the human report (snapshot), `-q`, `-v`/`-vv`, secret
 //! masking, `list`, `validate` and `completions`.
 
 mod support;

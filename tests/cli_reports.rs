@@ -1,4 +1,4 @@
-//! Issue 6 end to end, through the binary: `--format json|junit|tap`, `--json`/`--junit` files in
+//! The reports end to end (docs/reports.md), through the binary: `--format json|junit|tap`, `--json`/`--junit` files in
 //! any combination, the preflight on report paths, reports on Ctrl-C and SIGTERM, GitHub Actions
 //! annotations and step summary, secrets kept out of every output, and the progress bar staying
 //! out of piped output.
@@ -321,7 +321,7 @@ fn normalise(text: &str, project: &Project) -> String {
 // --format json
 
 #[test]
-fn json_on_stdout_has_exactly_the_spec_fields() {
+fn json_on_stdout_has_exactly_the_documented_fields() {
     let p = mixed();
     let out = p.run(&["--format", "json"], &[]);
     assert_eq!(out.code, 1, "{out:?}");

@@ -1,4 +1,4 @@
-//! How requests are built and results ordered (spec 2, 2.1, 4.1, 5): the base URL's own path,
+//! How requests are built and results ordered (docs/suites.md, docs/behaviour.md#requests, docs/reports.md): the base URL's own path,
 //! `url:`, header precedence, the User-Agent, every kind of body, per-check timeouts,
 //! `defaults.expect` merging, and output in file order whatever order checks finished in.
 

@@ -1,4 +1,4 @@
-//! SLA mode through the binary (spec 2.2, 4.2): samples, availability compared unrounded,
+//! SLA mode through the binary (docs/assertions.md, docs/suites.md#samples-and-sla): samples, availability compared unrounded,
 //! per-sample `latency` counting against availability, percentile limits, `--samples` skipping
 //! non-idempotent checks, per-check `concurrency`, and the JSON figures.
 //!

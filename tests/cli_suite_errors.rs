@@ -1,4 +1,4 @@
-//! Suite errors (spec 2, exit codes): each is printed as `FILE:LINE:COLUMN: message` on stderr,
+//! Suite errors (docs/suites.md#suite-errors, docs/cli.md#exit-codes): each is printed as `FILE:LINE:COLUMN: message` on stderr,
 //! exits 2, and nothing is sent, not even the valid checks of the same run.
 
 mod support;

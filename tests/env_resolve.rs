@@ -1,4 +1,4 @@
-//! Environment resolution (spec 3): `environments.yaml`, the lookup order, the safety delay,
+//! Environment resolution (docs/environments.md): `environments.yaml`, the lookup order, the safety delay,
 //! headers, `--wait` and the countdown. Only 127.0.0.1; the process environment is never read or
 //! changed (every test passes its own lookup).
 
@@ -34,7 +34,7 @@ fn parse_err(yaml: &str) -> String {
         .to_string()
 }
 
-const SPEC_EXAMPLE: &str = r#"
+const EXAMPLE_FILE: &str = r#"
 title: AgentCache Customer Endpoint Tests       # banner title
 environments:
   production:
@@ -77,8 +77,8 @@ fn env_error(result: Result<Target, Error>) -> String {
 // environments.yaml
 
 #[test]
-fn loads_the_spec_example() {
-    let f = file(SPEC_EXAMPLE);
+fn loads_the_example_file() {
+    let f = file(EXAMPLE_FILE);
     assert_eq!(f.file, "suites/environments.yaml");
     assert_eq!(f.title.as_deref(), Some("AgentCache Customer Endpoint Tests"));
     let prod = &f.environments["production"];
@@ -243,7 +243,7 @@ async fn localhost_has_a_built_in_default_the_file_can_replace() {
 
 #[tokio::test]
 async fn explicit_sources_in_order() {
-    let f = file(SPEC_EXAMPLE);
+    let f = file(EXAMPLE_FILE);
     // The file.
     let none = vars(&[]);
     let t = resolve_with("production", Some(&f), &none, |_| {}).await.unwrap();
@@ -279,7 +279,7 @@ async fn explicit_sources_in_order() {
 
 #[tokio::test]
 async fn base_url_variables_are_expanded() {
-    let f = file(SPEC_EXAMPLE);
+    let f = file(EXAMPLE_FILE);
     let none = vars(&[]);
     let t = resolve_with("staging", Some(&f), &none, |_| {}).await.unwrap();
     assert_eq!(t.base_url, "https://staging.agentcache.ai");

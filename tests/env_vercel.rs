@@ -1,4 +1,4 @@
-//! Preview URL detection (spec 3.1) against a local stand-in for the Vercel REST API on
+//! Preview URL detection (docs/environments.md#preview-url-detection) against a local stand-in for the Vercel REST API on
 //! 127.0.0.1. Every test passes its own environment lookup; the process environment is never
 //! read or changed.
 
@@ -169,9 +169,9 @@ fn file(yaml: &str) -> EnvironmentsFile {
     EnvironmentsFile::parse(yaml, "suites/environments.yaml").unwrap()
 }
 
-/// `preview` with the spec's example configuration (REST project `prj_123` of `team_456`, and
+/// `preview` with the documented example configuration (REST project `prj_123` of `team_456`, and
 /// the guessed alias of `agentcache-ai` / `drgnflai-jetty`).
-fn spec_file() -> EnvironmentsFile {
+fn example_file() -> EnvironmentsFile {
     file(
         "environments:\n  preview:\n    vercel:\n      project: agentcache-ai\n      team: drgnflai-jetty\n      project_id: prj_123\n      team_id: team_456\n    headers: { x-extra: \"1\" }\n",
     )
@@ -316,7 +316,7 @@ async fn bypass_headers_for_every_preview_source() {
         ("VERCEL_URL", "app.vercel.app"),
         ("VERCEL_AUTOMATION_BYPASS_SECRET", "bypass-s3cr3t"),
     ]);
-    let t = ok(preview(&env, Some(&spec_file()), |_| {}).await);
+    let t = ok(preview(&env, Some(&example_file()), |_| {}).await);
     assert_eq!(
         t.headers,
         vec![
@@ -443,7 +443,7 @@ async fn deployment_status_beats_the_api() {
             status_event("success", "Preview", "from-event.vercel.app", ""),
         ),
     ));
-    let t = ok(preview(&env, Some(&spec_file()), |_| {}).await);
+    let t = ok(preview(&env, Some(&example_file()), |_| {}).await);
     assert_eq!(t.source, "deployment_status");
     assert!(mock.requests().is_empty(), "the API must not be asked");
 }
@@ -461,7 +461,7 @@ async fn api_matches_the_commit_and_ignores_production() {
         deployment("dpl_sha", "READY", 3000, json!("preview"), SHA, "feature/x"),
     ]);
     let api = mock.start();
-    let t = ok(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
+    let t = ok(preview(&api_env(&api), Some(&example_file()), |_| {}).await);
     assert_eq!(t.base_url, url_of("dpl_sha"));
     assert_eq!(t.source, "vercel-api");
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
@@ -487,7 +487,7 @@ async fn api_falls_back_to_the_newest_branch_deployment_with_a_warning() {
         deployment("dpl_newer", "READY", 2000, Value::Null, OLD_SHA, "feature/x"),
     ]);
     let api = mock.start();
-    let t = ok(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
+    let t = ok(preview(&api_env(&api), Some(&example_file()), |_| {}).await);
     assert_eq!(t.base_url, url_of("dpl_newer"));
     assert_eq!(t.source, "vercel-api");
     assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
@@ -511,7 +511,7 @@ async fn api_project_from_the_environment_and_team_id_only_for_teams() {
     assert!(!r.query.contains("teamId"), "{}", r.query);
 
     // environments.yaml's project_id wins over VERCEL_PROJECT_ID.
-    let t = ok(preview(&env, Some(&spec_file()), |_| {}).await);
+    let t = ok(preview(&env, Some(&example_file()), |_| {}).await);
     assert_eq!(t.source, "vercel-api");
     let r = &mock.requests()[1];
     assert!(query_has(r, "projectId=prj_123"), "{}", r.query);
@@ -585,7 +585,7 @@ async fn building_deployment_turns_ready_under_wait() {
         ],
     );
     let api = mock.start();
-    let run = preview(&api_env(&api), Some(&spec_file()), |o| {
+    let run = preview(&api_env(&api), Some(&example_file()), |o| {
         o.wait = Some(Duration::from_secs(120));
     })
     .await;
@@ -622,7 +622,7 @@ async fn building_deployment_without_wait_or_past_it() {
     )])
     .details("dpl_b", vec![detail_answer("dpl_b", "BUILDING")]);
     let api = mock.start();
-    let err = env_error(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
+    let err = env_error(preview(&api_env(&api), Some(&example_file()), |_| {}).await);
     assert!(err.contains("still QUEUED"), "{err}");
     assert!(err.contains("--wait"), "{err}");
     assert!(
@@ -632,7 +632,7 @@ async fn building_deployment_without_wait_or_past_it() {
     assert!(mock.requests().iter().all(|r| r.path == "/v6/deployments"));
 
     let err = env_error(
-        preview(&api_env(&api), Some(&spec_file()), |o| {
+        preview(&api_env(&api), Some(&example_file()), |o| {
             o.wait = Some(Duration::from_millis(300));
         })
         .await,
@@ -648,7 +648,7 @@ async fn failed_or_canceled_deployment_names_state_and_inspector() {
             deployment("dpl_good", "READY", 1, Value::Null, OLD_SHA, "feature/x"),
         ]);
         let api = mock.start();
-        let err = env_error(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
+        let err = env_error(preview(&api_env(&api), Some(&example_file()), |_| {}).await);
         assert!(err.contains(&format!("in state {state}")), "{err}");
         assert!(
             err.contains("https://vercel.com/drgnflai-jetty/agentcache-ai/dpl_bad"),
@@ -670,7 +670,7 @@ async fn error_state_under_wait_stops_polling() {
     .details("dpl_b", vec![detail_answer("dpl_b", "ERROR")]);
     let api = mock.start();
     let err = env_error(
-        preview(&api_env(&api), Some(&spec_file()), |o| {
+        preview(&api_env(&api), Some(&example_file()), |o| {
             o.wait = Some(Duration::from_secs(120))
         })
         .await,
@@ -685,7 +685,7 @@ async fn no_match_goes_on_to_the_guessed_alias() {
         deployment("dpl_main", "READY", 2, Value::Null, OLD_SHA, "main"),
     ]);
     let api = mock.start();
-    let t = ok(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
+    let t = ok(preview(&api_env(&api), Some(&example_file()), |_| {}).await);
     assert_eq!(t.source, "guessed");
     assert_eq!(
         t.base_url,
@@ -778,7 +778,7 @@ async fn api_errors_end_detection_with_their_cause() {
     for (mock, expected) in cases {
         let api = mock.start();
         // The guessed alias is configured: an API error must not fall through to it.
-        let err = env_error(preview(&api_env(&api), Some(&spec_file()), |_| {}).await);
+        let err = env_error(preview(&api_env(&api), Some(&example_file()), |_| {}).await);
         assert!(
             err.starts_with("preview URL detection, Vercel REST API:"),
             "{err}"
@@ -795,7 +795,7 @@ async fn api_timeout_is_an_error() {
     let mock = Mock::with_deployments(vec![]).delay(Duration::from_secs(30));
     let api = mock.start();
     let err = env_error(
-        preview(&api_env(&api), Some(&spec_file()), |o| {
+        preview(&api_env(&api), Some(&example_file()), |o| {
             o.timeout = Duration::from_millis(200)
         })
         .await,
@@ -806,7 +806,7 @@ async fn api_timeout_is_an_error() {
 #[tokio::test]
 async fn api_unreachable_is_an_error() {
     let closed = RefusingPort::new();
-    let err = env_error(preview(&api_env(&closed.url()), Some(&spec_file()), |_| {}).await);
+    let err = env_error(preview(&api_env(&closed.url()), Some(&example_file()), |_| {}).await);
     assert!(err.contains("cannot reach"), "{err}");
     assert!(err.to_lowercase().contains("refused"), "{err}");
 }
@@ -817,7 +817,7 @@ async fn api_unreachable_is_an_error() {
 #[tokio::test]
 async fn guessed_alias_from_the_branch() {
     let env = owned(&[("GITHUB_HEAD_REF", "feature/ABC_12")]);
-    let t = ok(preview(&env, Some(&spec_file()), |_| {}).await);
+    let t = ok(preview(&env, Some(&example_file()), |_| {}).await);
     assert_eq!(t.source, "guessed");
     assert_eq!(
         t.base_url,
@@ -828,11 +828,11 @@ async fn guessed_alias_from_the_branch() {
         "GITHUB_HEAD_REF",
         "feature/a-very-long-branch-name-that-goes-on-and-on",
     )]);
-    let err = env_error(preview(&long, Some(&spec_file()), |_| {}).await);
+    let err = env_error(preview(&long, Some(&example_file()), |_| {}).await);
     assert!(err.contains("5. guessed branch alias: the alias label"), "{err}");
     assert!(err.contains("longer than 63"), "{err}");
 
-    let err = env_error(preview(&[], Some(&spec_file()), |_| {}).await);
+    let err = env_error(preview(&[], Some(&example_file()), |_| {}).await);
     assert!(
         err.contains("5. guessed branch alias: the current branch is unknown"),
         "{err}"

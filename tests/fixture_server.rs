@@ -608,7 +608,7 @@ fn judge(found: Option<&Value>, expected: &Value, numeric_text: bool) -> Result<
             "min_length" => length(value).is_some_and(|n| n as u64 >= arg.as_u64().unwrap()),
             "max_length" => length(value).is_some_and(|n| n as u64 <= arg.as_u64().unwrap()),
             "one_of" => arg.as_array().unwrap().iter().any(|option| same(value, option)),
-            other => panic!("operator `{other}` is not in the spec"),
+            other => panic!("operator `{other}` is not a documented operator"),
         };
         if !holds {
             return Err(format!("{op}: {arg} does not hold for {value}"));

@@ -1,4 +1,4 @@
-//! Hardening (issue 7): the built binary against loopback servers made to misbehave, signals,
+//! Hardening (docs/behaviour.md, "Guarantees"): the built binary against loopback servers made to misbehave, signals,
 //! load, secrets and redirects. It must never hang, panic, lie or leak.
 //!
 //! Every test talks to 127.0.0.1 only: servers bind 127.0.0.1:0, the binary runs with proxies

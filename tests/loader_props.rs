@@ -1,4 +1,4 @@
-//! Property (issue 7, part 2): whatever a suite file turns into (a stray byte, a lost line, a
+//! Property (docs/behaviour.md, "Guarantees"): whatever a suite file turns into (a stray byte, a lost line, a
 //! broken indentation, a swapped pair of characters, bytes that are not UTF-8), the loader
 //! returns a suite or errors, never panics, and every error is one `FILE:LINE:COLUMN: message`
 //! line whose position lies inside the file.

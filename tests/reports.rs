@@ -1,4 +1,4 @@
-//! The machine reports (spec 5), rendered from hand-built `RunReport`s with fixed durations so
+//! The machine reports (docs/reports.md), rendered from hand-built `RunReport`s with fixed durations so
 //! the snapshots are stable.
 
 use std::fs;
@@ -229,7 +229,7 @@ fn all_passed_and_interrupted_variants() {
 // ---- JSON --------------------------------------------------------------------------------------
 
 #[test]
-fn json_has_the_spec_shape() {
+fn json_has_the_documented_shape() {
     let report = sample_report();
     let v: serde_json::Value = serde_json::from_str(&render(json::render, &report)).unwrap();
     let keys = |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };

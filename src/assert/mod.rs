@@ -1,4 +1,4 @@
-//! Assertions (spec 2.2): pure functions of an expectation and a recorded response. No network,
+//! Assertions (docs/assertions.md): pure functions of an expectation and a recorded response. No network,
 //! no clock: what was measured comes in as values.
 
 pub mod sla;
@@ -133,7 +133,7 @@ impl JsonType {
     }
 }
 
-/// One operator of a matcher (spec 2.2 table). Values may still hold `${var}` templates until
+/// One operator of a matcher (docs/assertions.md#operators). Values may still hold `${var}` templates until
 /// [`Matcher::expand`] runs.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -353,7 +353,7 @@ fn describe_expected(op: &Op) -> String {
 pub struct JsonQuery {
     pub source: String,
     path: serde_json_path::JsonPath,
-    /// Only names and indices: yields one value or none (spec 2.2).
+    /// Only names and indices: yields one value or none (docs/assertions.md).
     singular: bool,
 }
 
@@ -416,7 +416,7 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Decoded body text (lossy UTF-8).
     pub body: String,
-    /// The time the sample took (spec 2.2 `latency`).
+    /// The time the sample took (docs/assertions.md#latency).
     pub latency: Duration,
 }
 

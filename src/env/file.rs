@@ -30,7 +30,7 @@ pub struct EnvironmentDef {
     pub vercel: Option<VercelConfig>,
 }
 
-/// The `vercel:` block of an environment (spec 3.1). Values may hold `${VAR}` references.
+/// The `vercel:` block of an environment (docs/environments.md#preview-url-detection). Values may hold `${VAR}` references.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VercelConfig {
     pub project: Option<String>,

@@ -26,5 +26,5 @@ pub const DEFAULT_LOCALHOST: &str = "http://localhost:3000";
 /// The safety delay of `production` when neither `--delay` nor `environments.yaml` sets one.
 pub const DEFAULT_PRODUCTION_DELAY: Duration = Duration::from_secs(5);
 
-/// Subcommand names: they cannot name an environment (spec 1).
+/// Subcommand names: they cannot name an environment (docs/cli.md).
 pub const RESERVED: &[&str] = &["list", "validate", "serve", "completions", "help"];

@@ -13,7 +13,7 @@ pub struct Target {
     pub name: String,
     /// No trailing slash.
     pub base_url: String,
-    /// One of the spec 3.1 sources: `--base-url`, `ENDPOINT_CHECK_BASE_URL`, `environments.yaml`,
+    /// One of the sources of docs/environments.md#preview-url-detection: `--base-url`, `ENDPOINT_CHECK_BASE_URL`, `environments.yaml`,
     /// `VERCEL_BRANCH_URL`, `VERCEL_URL`, `deployment_status`, `vercel-api`, `guessed`, `default`, `demo`.
     pub source: String,
     /// Headers the environment adds to every request (including the Vercel bypass headers).

@@ -1,4 +1,4 @@
-//! Writing reports to files (spec 5): whole or not at all.
+//! Writing reports to files (docs/reports.md): whole or not at all.
 //!
 //! A report is rendered into a temporary file in the target's own folder (so the final rename
 //! never crosses a file system), flushed and synced, then renamed onto the target. A reader, a

@@ -1,4 +1,4 @@
-//! GitHub Actions output (spec 5, when `GITHUB_ACTIONS=true`): workflow-command annotations that
+//! GitHub Actions output (docs/reports.md, when `GITHUB_ACTIONS=true`): workflow-command annotations that
 //! point at each failed check in its suite file, and a Markdown step summary.
 //!
 //! Neither function prints anything: the caller sends [`annotations`] to stdout (human output)

@@ -1,4 +1,4 @@
-//! The human report (spec 5): a banner, each suite's checks in file order, counts, a verdict.
+//! The human report (docs/reports.md): a banner, each suite's checks in file order, counts, a verdict.
 //! Colors come from `colored`, switched on or off once for the process by the caller.
 
 use super::{CheckReport, CheckStatus, ExchangeDetail, RunReport, SuiteReport, Summary};

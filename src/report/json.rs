@@ -1,6 +1,6 @@
-//! The JSON report (spec 5, `--format json` / `--json PATH`).
+//! The JSON report (docs/reports.md, `--format json` / `--json PATH`).
 //!
-//! The shape is a contract: field names and their order are those of the spec, and a skipped
+//! The shape is a contract: field names and their order are those of docs/reports.md, and a skipped
 //! check has `request`, `response`, `duration_ms`, `availability` and `latency_ms` null and
 //! `samples` 0 whatever the runner filled in. Durations are rounded to 0.1 ms.
 

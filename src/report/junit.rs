@@ -1,4 +1,4 @@
-//! The JUnit XML report (spec 5, `--format junit` / `--junit PATH`), in the dialect GitHub,
+//! The JUnit XML report (docs/reports.md, `--format junit` / `--junit PATH`), in the dialect GitHub,
 //! GitLab and Jenkins read:
 //!
 //! ```xml

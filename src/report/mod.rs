@@ -1,4 +1,4 @@
-//! `RunReport`: the one value every reporter renders from (spec 5), and the reporters.
+//! `RunReport`: the one value every reporter renders from (docs/reports.md), and the reporters.
 
 use crate::exit::Code;
 pub use crate::interrupt::Interruption;
@@ -13,7 +13,7 @@ pub mod mask;
 pub mod progress;
 pub mod tap;
 
-/// How a check ended (spec 4.3).
+/// How a check ended (docs/reports.md#check-outcomes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
@@ -164,7 +164,7 @@ pub struct RunReport {
     pub title: String,
     pub environment: String,
     pub base_url: String,
-    /// Where the base URL came from (spec 3.1): `--base-url`, `environments.yaml`, `default`...
+    /// Where the base URL came from (docs/environments.md#preview-url-detection): `--base-url`, `environments.yaml`, `default`...
     pub base_url_source: String,
     pub duration_ms: f64,
     pub suites: Vec<SuiteReport>,
@@ -176,7 +176,7 @@ impl RunReport {
         Summary::of(self.suites.iter().flat_map(|s| s.checks.iter()))
     }
 
-    /// The exit code this report stands for (spec 1): an interruption wins, then any failure.
+    /// The exit code this report stands for (docs/cli.md): an interruption wins, then any failure.
     pub fn exit_code(&self) -> Code {
         match self.interrupted {
             Some(kind) => Code::from(kind),

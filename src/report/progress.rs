@@ -1,4 +1,4 @@
-//! The progress bar on stderr while checks run (spec 5): done/total, failures so far and a check
+//! The progress bar on stderr while checks run (docs/reports.md): done/total, failures so far and a check
 //! in flight. Shown only when stderr is a terminal and `CI` is unset or empty; cleared without a
 //! trace when the run ends.
 //!

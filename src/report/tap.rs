@@ -1,4 +1,4 @@
-//! The TAP report (spec 5, `--format tap`): TAP version 14, one flat test point per check, in
+//! The TAP report (docs/reports.md, `--format tap`): TAP version 14, one flat test point per check, in
 //! suite order and check order.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! Suite files (spec 2): the typed model, loading, and validation. Every error carries
+//! Suite files (docs/suites.md): the typed model, loading, and validation. Every error carries
 //! `FILE:LINE:COLUMN` (positions from [`crate::yaml`]); no other module needs to know how
 //! positions are found.
 //!
@@ -183,7 +183,7 @@ pub fn suite_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
     Ok(files)
 }
 
-/// Where `environments.yaml` is looked for: beside the first `--suites` path (spec 2).
+/// Where `environments.yaml` is looked for: beside the first `--suites` path (docs/suites.md).
 pub fn environments_file(first_suites_path: &Path) -> PathBuf {
     let dir = if first_suites_path.is_dir() {
         first_suites_path.to_path_buf()
