@@ -97,7 +97,10 @@ pub async fn list(env: Option<String>, opts: RunOptions, ctx: &Context) -> Resul
     // Preview detection is the one part of resolution that calls out (the Vercel API).
     let client = match env_name == PREVIEW_ENVIRONMENT {
         true => Some(pipeline::client(&opts, ctx)?),
-        false => None,
+        false => {
+            opts.client.extra_roots().map_err(Error::Usage)?;
+            None
+        }
     };
     let target = pipeline::resolve(&env_name, &opts, &prepared, client.as_ref(), None, ctx).await?;
     let mut out = ctx.redactor.writer(std::io::stdout());

@@ -29,6 +29,23 @@ pub struct ClientOptions {
     pub pool_size: usize,
 }
 
+impl ClientOptions {
+    /// The certificates of `--cacert`, or why they cannot be used; none without it. Also how a
+    /// command that sends nothing (`list`) refuses a bad `--cacert` as a run would (exit 2).
+    pub fn extra_roots(&self) -> Result<Vec<reqwest::Certificate>, String> {
+        let Some(path) = &self.cacert else {
+            return Ok(Vec::new());
+        };
+        let pem = std::fs::read(path).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("--cacert {}: not a PEM certificate bundle: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("--cacert {}: no certificate found", path.display()));
+        }
+        Ok(certs)
+    }
+}
+
 /// The one HTTP client of a run (README, "Guarantees"): rustls, proxies from the environment, no automatic
 /// redirects (we follow them ourselves, to drop secret headers across origins) and no automatic
 /// decompression (we decode under the size cap, and header assertions see what was sent).
@@ -46,16 +63,8 @@ pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
     if opts.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
-    if let Some(path) = &opts.cacert {
-        let pem = std::fs::read(path).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("--cacert {}: not a PEM certificate bundle: {e}", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!("--cacert {}: no certificate found", path.display()));
-        }
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
+    for cert in opts.extra_roots()? {
+        builder = builder.add_root_certificate(cert);
     }
     builder
         .build()
