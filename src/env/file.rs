@@ -229,11 +229,27 @@ struct DurationValue(Duration);
 
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // The suite files' rule, so both files read a duration alike.
-        let value = serde_yaml::Value::deserialize(d)?;
-        crate::duration::from_yaml(&value)
-            .map(DurationValue)
-            .map_err(de::Error::custom)
+        // A visitor keeps the value's own position in the error; the rule is the suite files'.
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as `5s`, `250ms` or a number of milliseconds")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+                crate::duration::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+                Ok(Duration::from_millis(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+                crate::duration::from_yaml(&serde_yaml::Value::from(v)).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+                crate::duration::from_yaml(&serde_yaml::Value::from(v)).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V).map(DurationValue)
     }
 }
 
