@@ -1,4 +1,6 @@
-//! Latency figures: percentiles by the nearest-rank method (README, "Samples and SLA").
+//! Latency figures: exact percentiles by the nearest-rank method (docs/suites.md#samples-and-sla),
+//! and [`LatencyHistogram`], the mergeable record of every sample that reports carry so runs
+//! from many places combine into one verdict.
 
 /// Latency figures over the samples that got a full response, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -35,6 +37,100 @@ pub fn latency_stats(latencies_ms: &mut [f64]) -> Option<LatencyStats> {
     })
 }
 
+/// Every sample's latency as an HdrHistogram: microseconds, 3 significant digits, 1 µs to 1 hour.
+/// Its standard V2 deflate interchange form (base64) is what any HdrHistogram library reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyHistogram(hdrhistogram::Histogram<u64>);
+
+/// The tag of the interchange form in a report (`"encoding"`).
+pub const HISTOGRAM_ENCODING: &str = "hdr-v2-deflate-base64";
+
+/// The histogram's range and precision: 1 µs to 1 hour, 3 significant digits.
+const HIGHEST_US: u64 = 3_600_000_000;
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram::new()
+    }
+}
+
+impl LatencyHistogram {
+    pub fn new() -> Self {
+        let h = hdrhistogram::Histogram::new_with_bounds(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+            .expect("1 µs to 1 hour at 3 digits are valid bounds");
+        LatencyHistogram(h)
+    }
+
+    /// Records one latency; anything beyond the range counts at its edge, so no sample is lost.
+    pub fn record_ms(&mut self, ms: f64) {
+        let us = (ms * 1000.0).round().clamp(1.0, HIGHEST_US as f64) as u64;
+        self.0.saturating_record(us);
+    }
+
+    /// Samples recorded.
+    pub fn len(&self) -> u64 {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds every sample of `other`, as if they had been recorded here.
+    pub fn add(&mut self, other: &LatencyHistogram) {
+        // Same bounds on both sides, so adding cannot fail; saturate rather than panic anyway.
+        let _ = self.0.add(&other.0);
+    }
+
+    /// The p-th percentile (0–100) in milliseconds, exact to the histogram's 3 digits.
+    pub fn percentile_ms(&self, p: f64) -> Option<f64> {
+        (!self.is_empty()).then(|| self.0.value_at_percentile(p) as f64 / 1000.0)
+    }
+
+    pub fn min_ms(&self) -> Option<f64> {
+        (!self.is_empty()).then(|| self.0.min() as f64 / 1000.0)
+    }
+
+    pub fn max_ms(&self) -> Option<f64> {
+        (!self.is_empty()).then(|| self.0.max() as f64 / 1000.0)
+    }
+
+    /// The counts, bucket by bucket: (highest value in the bucket in ms, samples in it).
+    pub fn buckets_ms(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.0
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to() as f64 / 1000.0, v.count_at_value()))
+    }
+
+    /// The standard V2 deflate interchange form, base64.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        use hdrhistogram::serialization::Serializer;
+        let mut bytes = Vec::new();
+        hdrhistogram::serialization::V2DeflateSerializer::new()
+            .serialize(&self.0, &mut bytes)
+            .expect("serializing into memory does not fail");
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// Reads the interchange form back, or says why it is not one.
+    pub fn decode(text: &str) -> Result<LatencyHistogram, String> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| format!("histogram is not base64: {e}"))?;
+        let h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| format!("not an HdrHistogram: {e:?}"))?;
+        let mut out = LatencyHistogram::new();
+        out.0
+            .add(&h)
+            .map_err(|e| format!("histogram out of range: {e:?}"))?;
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +161,23 @@ mod tests {
         let s = latency_stats(&mut v).unwrap();
         assert_eq!((s.min, s.p50, s.p90, s.max), (1.0, 5.0, 5.0, 5.0));
         assert_eq!(latency_stats(&mut []), None);
+    }
+
+    #[test]
+    fn a_histogram_round_trips_bit_for_bit_and_merges() {
+        let mut h = LatencyHistogram::new();
+        for ms in [0.0004, 1.0, 2.5, 41.0, 88.0, 120.0, 5_000_000.0] {
+            h.record_ms(ms);
+        }
+        let text = h.encode();
+        let back = LatencyHistogram::decode(&text).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(back.encode(), text);
+        let mut twice = back.clone();
+        twice.add(&h);
+        assert_eq!(twice.len(), 2 * h.len());
+        assert_eq!(twice.percentile_ms(50.0), h.percentile_ms(50.0));
+        assert!(LatencyHistogram::decode("not base64!").is_err());
+        assert!(LatencyHistogram::decode("aGVsbG8=").is_err());
     }
 }

@@ -60,6 +60,8 @@ fn ran(
         failures: failures.iter().map(|f| f.to_string()).collect(),
         skip_reason: None,
         detail: None,
+        passed_samples: usize::from(failures.is_empty()),
+        histogram: None,
     }
 }
 

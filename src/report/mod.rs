@@ -2,7 +2,7 @@
 
 use crate::exit::Code;
 pub use crate::interrupt::Interruption;
-pub use crate::stats::LatencyStats;
+pub use crate::stats::{LatencyHistogram, LatencyStats};
 
 pub mod file;
 pub mod github;
@@ -82,6 +82,10 @@ pub struct CheckReport {
     pub failures: Vec<String>,
     pub skip_reason: Option<String>,
     pub detail: Option<ExchangeDetail>,
+    /// Samples that passed every per-sample assertion.
+    pub passed_samples: usize,
+    /// Every sample's latency, mergeable across runs; `None` when nothing was sent.
+    pub histogram: Option<LatencyHistogram>,
 }
 
 impl CheckReport {
@@ -101,6 +105,8 @@ impl CheckReport {
             failures: Vec::new(),
             skip_reason: None,
             detail: None,
+            passed_samples: 0,
+            histogram: None,
         }
     }
 

@@ -6,7 +6,7 @@ use super::{Details, Finished};
 use crate::assert::sla::{self, SampleCounts};
 use crate::http::Prepared;
 use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary};
-use crate::stats;
+use crate::stats::{self, LatencyHistogram};
 use crate::suite::Check;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -20,6 +20,7 @@ pub(crate) struct Tally {
     pub sent: usize,
     ok: usize,
     latencies_ms: Vec<f64>,
+    histogram: LatencyHistogram,
     /// The first failure messages seen, with how often each occurred.
     failure_counts: Vec<(String, usize)>,
     /// All failures of the lowest-numbered failed sample (shown for single-sample checks).
@@ -49,6 +50,7 @@ impl Tally {
             sent: 0,
             ok: 0,
             latencies_ms: Vec::with_capacity(planned.min(1 << 20)),
+            histogram: LatencyHistogram::new(),
             failure_counts: Vec::new(),
             first_failed: None,
             first_captures: None,
@@ -63,6 +65,7 @@ impl Tally {
         self.sent += 1;
         if let Some(ms) = s.latency_ms {
             self.latencies_ms.push(ms);
+            self.histogram.record_ms(ms);
         }
         let ok = s.ok();
         // The status and detail shown are those of the first failed sample, else the first sample.
@@ -140,6 +143,8 @@ impl Tally {
             failures,
             skip_reason: None,
             detail: if show_detail { self.detail } else { None },
+            passed_samples: self.ok,
+            histogram: Some(self.histogram),
         };
         Finished { report, captures }
     }
