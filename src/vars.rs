@@ -144,10 +144,10 @@ pub fn expand_json(value: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Res
     })
 }
 
-/// Looks a process environment variable up; an empty value counts as unset (README, "Command line").
+/// Looks a process environment variable up; an empty value counts as unset (docs/cli.md).
 pub type EnvLookup<'a> = dyn Fn(&str) -> Option<String> + Send + Sync + 'a;
 
-/// Where `${NAME}` finds its value, in the one lookup order (README, "Variables"): captures, then
+/// Where `${NAME}` finds its value, in the one lookup order (docs/variables.md): captures, then
 /// `--var`, then the suite's `variables`, then the process environment, then the built-ins.
 /// The process environment is passed in, so nothing here reads it behind the caller's back.
 pub struct Scope<'a> {
@@ -194,7 +194,7 @@ impl Scope<'_> {
     }
 }
 
-/// Names the built-ins answer (README, "Variables").
+/// Names the built-ins answer (docs/variables.md).
 pub const BUILT_INS: &[&str] = &["run_id", "uuid", "timestamp"];
 
 /// The built-in variables of one run.

@@ -1,4 +1,4 @@
-//! The SLA verdict of a check over all its samples (README, "Samples and SLA"): availability
+//! The SLA verdict of a check over all its samples (docs/suites.md#samples-and-sla): availability
 //! against its required share, then the percentile limits. Pure: counts in, failures out.
 
 use super::LatencyLimits;

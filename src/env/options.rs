@@ -1,12 +1,12 @@
 //! What resolving an environment needs from the command line and the process, shared by
 //! [`super::target`] and [`super::vercel`].
 
-use super::EnvironmentsFile;
+use super::file::EnvironmentsFile;
 use crate::error::Error;
 use std::path::Path;
 use std::time::Duration;
 
-/// How often a building Vercel deployment is polled under `--wait` (README, "Preview URL detection").
+/// How often a building Vercel deployment is polled under `--wait` (docs/environments.md#preview-url-detection).
 pub const POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What resolution needs from the command line and the process.
@@ -30,7 +30,7 @@ pub struct ResolveOptions<'a> {
     /// The run's HTTP client (rustls, proxies, `--insecure`/`--cacert` applied). `None` when
     /// the caller knows resolution sends nothing (`list` of any environment but `preview`).
     pub client: Option<&'a reqwest::Client>,
-    /// How often a building Vercel deployment is polled under `--wait` (spec: 5 s).
+    /// How often a building Vercel deployment is polled under `--wait` (5 s, as docs/environments.md says).
     pub poll_interval: Duration,
     /// Progress while resolution waits (a building preview under `--wait`), one line per call.
     /// `None`: silent.

@@ -40,7 +40,7 @@ pub fn merge_by<T, K: Hash + Eq>(items: impl IntoIterator<Item = T>, key: impl F
 }
 
 /// Headers merged by name, case-insensitively, the later winning: `Content-Type` replaces an
-/// earlier `content-type` (README, "Writing suites": environment, `defaults`, check, `-H`).
+/// earlier `content-type` (docs/suites.md#requests: environment, `defaults`, check, `-H`).
 pub fn merge(pairs: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
     merge_by(pairs, |(n, _)| n.to_ascii_lowercase())
 }

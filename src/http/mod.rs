@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderName, LOCATION};
 use reqwest::{Method, Url};
 use std::time::{Duration, Instant};
 
-/// Bodies are read up to this many bytes, before and after decoding (README, "Guarantees").
+/// Bodies are read up to this many bytes, before and after decoding (docs/behaviour.md#guarantees).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// Most redirects followed before giving up.
@@ -46,7 +46,7 @@ impl ClientOptions {
     }
 }
 
-/// The one HTTP client of a run (README, "Guarantees"): rustls, proxies from the environment, no automatic
+/// The one HTTP client of a run (docs/behaviour.md#guarantees): rustls, proxies from the environment, no automatic
 /// redirects (we follow them ourselves, to drop secret headers across origins) and no automatic
 /// decompression (we decode under the size cap, and header assertions see what was sent).
 pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
@@ -188,7 +188,7 @@ async fn exchange(
 }
 
 /// The request for the next hop. 303 (and 301/302 after anything but GET/HEAD, as browsers do)
-/// turns into a body-less GET; a hop to another origin drops every secret header (README, "Guarantees").
+/// turns into a body-less GET; a hop to another origin drops every secret header (docs/behaviour.md#guarantees).
 fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> Prepared {
     let to_get = status == 303
         || (matches!(status, 301 | 302) && !matches!(current.method, Method::GET | Method::HEAD));

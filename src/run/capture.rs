@@ -1,5 +1,5 @@
-//! Captures: values a passing response hands to later checks as `${name}` (README, "Captures
-//! and dependencies"). A capture that matches nothing fails its check.
+//! Captures: values a passing response hands to later checks as `${name}` (docs/suites.md#captures).
+//! A capture that matches nothing fails its check.
 
 use crate::assert::Response;
 use crate::suite::{CaptureSource, Check};

@@ -1,5 +1,5 @@
 //! One check sent once: a request slot, the timed exchange, retries after a transport error or
-//! an unexpected 5xx, and `poll` until the assertions pass (README, "Captures and dependencies").
+//! an unexpected 5xx, and `poll` until the assertions pass (docs/suites.md#captures).
 
 use super::judge::{Judge, Sample};
 use super::tally::Tally;

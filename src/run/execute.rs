@@ -73,7 +73,7 @@ pub(crate) struct Finished {
 }
 
 impl Finished {
-    /// Passed or warned: dependents may run (README, "Captures and dependencies": `optional`).
+    /// Passed or warned: dependents may run (docs/suites.md#captures: `optional`).
     fn satisfies_needs(&self) -> bool {
         matches!(self.report.status, CheckStatus::Passed | CheckStatus::Warned)
     }

@@ -55,7 +55,7 @@ impl Judge<'_> {
             }
             Ok(response) => response,
         };
-        // A `set-cookie` the server sends is as secret as one we send (README, "Guarantees").
+        // A `set-cookie` the server sends is as secret as one we send (docs/behaviour.md#guarantees).
         for (name, value) in &response.headers {
             if is_secret_header(name) {
                 self.redactor.add(value);

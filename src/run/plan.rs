@@ -1,5 +1,5 @@
 //! From loaded suites to what will run: filters, the dependency closure, `environments:`, and a
-//! check that every variable resolves (README, "Variables") before any request.
+//! check that every variable resolves (docs/variables.md) before any request.
 
 use crate::error::{Error, SuiteError};
 use crate::redact::{Redactor, is_secret_variable};
@@ -163,7 +163,7 @@ fn suite_variables(
 }
 
 /// Every `${x}` of the selected checks has a value somewhere, a default, or is captured by a
-/// check of the suite (README, "Variables"): an undefined one is a suite error before any request.
+/// check of the suite (docs/variables.md): an undefined one is a suite error before any request.
 fn check_references(suite: &Suite, selected: &[usize], scope: &Scope, errors: &mut Vec<SuiteError>) {
     let captured: Vec<&str> = suite
         .checks

@@ -1,4 +1,4 @@
-//! A sampled check (README, "Samples and SLA"): `limit` workers, spawned so that they spread
+//! A sampled check (docs/suites.md#samples-and-sla): `limit` workers, spawned so that they spread
 //! over the runtime's threads, take sample numbers from one counter, so at most `limit` samples
 //! exist at once whatever their number; each is folded into the tally once its clock stopped.
 

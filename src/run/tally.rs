@@ -25,7 +25,7 @@ pub(crate) struct Tally {
     failure_counts: Vec<(String, usize)>,
     /// All failures of the lowest-numbered failed sample (shown for single-sample checks).
     first_failed: Option<(usize, Vec<String>)>,
-    /// Captures of the lowest-numbered passing sample (README, "Samples and SLA").
+    /// Captures of the lowest-numbered passing sample (docs/suites.md#samples-and-sla).
     first_captures: Option<(usize, HashMap<String, Value>)>,
     /// Which sample's status and detail are shown, and whether it failed.
     shown: Option<(usize, bool)>,
@@ -133,7 +133,7 @@ impl Tally {
                 method: how.req.method.to_string(),
                 url: how.req.url.to_string(),
             }),
-            // No complete response, no response object (README, "JSON").
+            // No complete response, no response object (docs/reports.md#json---format-json---json-path).
             response: self.status.map(|status| ResponseSummary { status }),
             duration_ms: Some(how.elapsed.as_secs_f64() * 1000.0),
             samples: self.sent,
