@@ -99,8 +99,14 @@ fn headers(
         .iter()
         .map(|(k, v)| Ok((k.clone(), scope.expand(v)?)))
         .collect::<Result<Vec<_>, String>>()?;
+    // Offered first, so any `Accept-Encoding` the environment, the check or `-H` sets wins
+    // (docs/behaviour.md, "Compression").
+    let offered = std::iter::once(("accept-encoding".to_string(), http::ACCEPT_ENCODING.to_string()));
     Ok(http::headers::merge(
-        environment.chain(own).chain(settings.cli_headers.iter().cloned()),
+        offered
+            .chain(environment)
+            .chain(own)
+            .chain(settings.cli_headers.iter().cloned()),
     ))
 }
 
