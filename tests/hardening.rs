@@ -247,7 +247,11 @@ fn a_bomb_fails_on_its_decoded_size(encoding: &'static str) {
         "{encoding}: peak RSS {} KiB\n{run}",
         run.max_rss_kib
     );
-    eprintln!("{encoding} bomb: 64 MiB of zeros in {} bytes; peak RSS {} KiB", servers::zeros_encoded(encoding, 64 << 20).len(), run.max_rss_kib);
+    eprintln!(
+        "{encoding} bomb: 64 MiB of zeros in {} bytes; peak RSS {} KiB",
+        servers::zeros_encoded(encoding, 64 << 20).len(),
+        run.max_rss_kib
+    );
 }
 
 #[test]
@@ -890,7 +894,10 @@ fn a_hop_back_to_the_first_origin_sends_credentials_again() {
         .next()
         .expect("the hop to the other origin arrived");
     for (name, _) in CREDENTIALS {
-        assert!(at_other.header(name).is_none(), "{name} was sent to the other origin");
+        assert!(
+            at_other.header(name).is_none(),
+            "{name} was sent to the other origin"
+        );
     }
     assert_eq!(at_other.header("x-trace"), Some("keep-me"));
     let landed = first
@@ -899,6 +906,10 @@ fn a_hop_back_to_the_first_origin_sends_credentials_again() {
         .next()
         .expect("the redirect back to the first origin was followed");
     for (name, value) in CREDENTIALS {
-        assert_eq!(landed.header(name), Some(*value), "{name} sent again at the first origin");
+        assert_eq!(
+            landed.header(name),
+            Some(*value),
+            "{name} sent again at the first origin"
+        );
     }
 }

@@ -83,9 +83,7 @@ fn decode_one(coding: Coding, input: &[u8]) -> std::io::Result<Vec<u8>> {
         }
     };
     let mut decoded = Vec::new();
-    reader
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut decoded)?;
+    reader.take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut decoded)?;
     Ok(decoded)
 }
 
@@ -172,6 +170,11 @@ mod tests {
             assert!(err.contains("10 MiB"), "{coding}: {err}");
         }
         let exact = vec![b'a'; MAX_BODY_BYTES];
-        assert_eq!(decode(&encoded("zstd"), zstd::encode_all(&exact[..], 1).unwrap()).unwrap().len(), MAX_BODY_BYTES);
+        assert_eq!(
+            decode(&encoded("zstd"), zstd::encode_all(&exact[..], 1).unwrap())
+                .unwrap()
+                .len(),
+            MAX_BODY_BYTES
+        );
     }
 }

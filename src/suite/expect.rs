@@ -11,13 +11,16 @@ use serde_yaml::{Mapping, Value};
 #[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawExpect {
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     status: Option<Value>,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     latency: Option<Value>,
     availability: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     pub headers: Mapping,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     pub json: Mapping,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     body: Option<Value>,
 }
 

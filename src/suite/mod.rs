@@ -35,7 +35,7 @@ pub struct Suite {
     pub file: String,
     pub customer: String,
     pub title: String,
-    /// `variables:` as written; values may use `${VAR}` from the process environment.
+    /// `variables:` as written; their strings may use `${VAR}` from the process environment.
     pub variables: Vec<Variable>,
     pub checks: Vec<Check>,
 }
@@ -43,7 +43,9 @@ pub struct Suite {
 #[derive(Debug, Clone)]
 pub struct Variable {
     pub name: String,
-    pub template: String,
+    /// The value with its YAML type, as JSON (docs/variables.md, "Suite variables"); its strings
+    /// may still hold `${VAR}`.
+    pub value: serde_json::Value,
     pub pos: Pos,
 }
 

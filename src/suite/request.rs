@@ -14,12 +14,14 @@ pub(super) struct RawRequest {
     method: Option<String>,
     path: Option<String>,
     url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     query: Mapping,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     headers: Mapping,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     json: Option<Value>,
     body: Option<String>,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_mapping")]
     form: Option<Mapping>,
     body_file: Option<String>,
 }

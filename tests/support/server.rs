@@ -921,9 +921,16 @@ pub fn zeros_encoded(encoding: &str, decoded: usize) -> Vec<u8> {
     let mut out = Vec::new();
     let block = vec![0u8; 1 << 20];
     let mut writer: Box<dyn Write + '_> = match encoding {
-        "gzip" => Box::new(flate2::write::GzEncoder::new(&mut out, flate2::Compression::best())),
+        "gzip" => Box::new(flate2::write::GzEncoder::new(
+            &mut out,
+            flate2::Compression::best(),
+        )),
         "br" => Box::new(brotli::CompressorWriter::new(&mut out, 1 << 16, 5, 22)),
-        "zstd" => Box::new(zstd::stream::write::Encoder::new(&mut out, 3).unwrap().auto_finish()),
+        "zstd" => Box::new(
+            zstd::stream::write::Encoder::new(&mut out, 3)
+                .unwrap()
+                .auto_finish(),
+        ),
         other => panic!("no encoder for {other}"),
     };
     let mut left = decoded;
