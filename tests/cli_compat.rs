@@ -221,3 +221,100 @@ checks:
         assert!(!text.contains("swordfish-one"), "{text}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Variables in map keys
+// ---------------------------------------------------------------------------------------------
+
+fn errors_server() -> TestServer {
+    TestServer::builder()
+        .route("/index", Reply::json(json!({"index": 1})))
+        .route(
+            "/errors",
+            Reply::json(json!({"errors": [{"id": "error1"}, {"id": "error2"}]}))
+                .header("x-dynamic-1", "seen"),
+        )
+        .start()
+}
+
+#[test]
+fn variables_in_keys_are_expanded() {
+    let server = errors_server();
+    let ws = Workspace::suite(
+        r#"customer: keys
+variables:
+  key: x-from-variable
+checks:
+  - name: index
+    request: { path: /index }
+    capture: { index: $.index }
+  - name: errors
+    request:
+      path: /errors
+      headers: { "${key}": sent, "x-${index}": by-capture }
+      query: { "q-${index}": v }
+      json: { "field-${index}": "${index}" }
+    expect:
+      headers: { "X-Dynamic-${index}": seen }
+      json:
+        "$.errors[${index}].id": error2
+        $.errors[0].id: error1
+"#,
+    );
+    let run = ws.run(&server, &[]);
+    run.code(0);
+    run.passed("index").passed("errors");
+    let sent = &server.recorded_on("/errors")[0];
+    assert_eq!(sent.header("x-from-variable"), Some("sent"));
+    assert_eq!(sent.header("x-1"), Some("by-capture"));
+    assert_eq!(sent.query, "q-1=v");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&sent.body).unwrap(),
+        json!({"field-1": 1})
+    );
+}
+
+#[test]
+fn a_key_that_expands_badly_fails_its_check_only() {
+    let server = errors_server();
+    let ws = Workspace::suite(
+        r#"customer: keys
+checks:
+  - name: bad path
+    request: { path: /errors }
+    expect: { json: { "$.errors[${index}].id": error2 } }
+  - name: bad header
+    request: { path: /errors, headers: { "${hname}": v } }
+  - name: fine
+    request: { path: /errors }
+"#,
+    );
+    let run = ws.run(&server, &["--var", "index=nope]", "--var", "hname=bad name"]);
+    run.code(1);
+    run.failed("bad path").failed("bad header").passed("fine");
+    run.failures(
+        "bad path",
+        &["expect.json key \"$.errors[${index}].id\": invalid JSONPath `$.errors[nope]].id`: at position 8, parser error"],
+    );
+    run.failures(
+        "bad header",
+        &["request header \"${hname}\": invalid header name \"bad name\""],
+    );
+}
+
+#[test]
+fn an_undefined_variable_in_a_key_is_a_suite_error() {
+    let server = errors_server();
+    let ws = Workspace::suite(
+        r#"customer: keys
+checks:
+  - name: undefined
+    request: { path: /errors }
+    expect: { json: { "$.errors[${missing}].id": error2 } }
+"#,
+    );
+    let run = ws.run(&server, &[]);
+    run.code(2);
+    run.stderr_has("uses undefined variable `missing`");
+    assert_eq!(server.requests(), 0);
+}

@@ -12,6 +12,7 @@ mod check;
 mod context;
 mod dependencies;
 mod expect;
+mod keys;
 mod loader;
 mod matcher;
 mod request;
@@ -19,6 +20,7 @@ mod request;
 use crate::assert::{JsonQuery, LatencyLimits, Matcher, StatusExpect};
 use crate::error::{Error, SuiteError};
 pub use crate::yaml::Pos;
+pub use keys::{JsonKey, header_name};
 use regex::Regex;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -128,8 +130,9 @@ pub struct Expect {
     pub latency_limits: LatencyLimits,
     /// Percent (0-100).
     pub availability: Option<f64>,
+    /// Names lower-cased, except those holding `${var}` (lower-cased once expanded).
     pub headers: Vec<(String, Matcher)>,
-    pub json: Vec<(JsonQuery, Matcher)>,
+    pub json: Vec<(JsonKey, Matcher)>,
     pub body: Option<Matcher>,
 }
 
