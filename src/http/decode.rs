@@ -29,7 +29,8 @@ pub(crate) fn decode(headers: &HeaderMap, raw: Vec<u8>) -> Result<Vec<u8>, Strin
         .map(|c| c.trim().to_ascii_lowercase())
         .filter(|c| !c.is_empty() && c != "identity")
         .collect();
-    if codings.iter().any(|c| Coding::of(c).is_none()) {
+    // An answer to HEAD, a 204 or a 304 names the coding its body would have, and has none.
+    if raw.is_empty() || codings.iter().any(|c| Coding::of(c).is_none()) {
         return Ok(raw);
     }
     // The last coding listed was applied last: undo it first.
@@ -147,6 +148,13 @@ mod tests {
         let twice = brotli(&gzip(b"layered"));
         assert_eq!(decode(&encoded("gzip, br"), twice).unwrap(), b"layered");
         assert_eq!(decode(&encoded("identity"), b"x".to_vec()).unwrap(), b"x");
+        for coding in ["gzip", "deflate", "br", "zstd"] {
+            assert_eq!(
+                decode(&encoded(coding), Vec::new()).unwrap(),
+                b"",
+                "{coding}: HEAD"
+            );
+        }
     }
 
     #[test]
