@@ -59,6 +59,22 @@ checks:
     }
 }
 
+#[test]
+fn an_empty_answer_naming_a_coding_is_not_a_decoding_error() {
+    let server = TestServer::builder()
+        .route("/empty", Reply::status(204).header("content-encoding", "br"))
+        .start();
+    let ws = Workspace::suite(
+        r#"customer: codings
+checks:
+  - name: no content
+    request: { path: /empty }
+    expect: { status: 204, headers: { content-encoding: br }, body: "" }
+"#,
+    );
+    ws.run(&server, &[]).code(0).passed("no content");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Integers of any size
 // ---------------------------------------------------------------------------------------------
