@@ -69,6 +69,18 @@ fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// Whether `text` refers to a variable (a `$${` escape is not one). Map keys that do are checked
+/// once expanded, when the check runs (docs/variables.md, "Variables in keys").
+pub fn has_variables(text: &str) -> bool {
+    text.contains("${") && parse(text).is_ok_and(|p| p.iter().any(|p| matches!(p, Piece::Variable { .. })))
+}
+
+/// A key without variables as it reads (`$${` written `${`); the text itself when it does not
+/// parse, so the caller's own check reports it.
+pub fn literal(text: &str) -> String {
+    expand(text, &|_| None).unwrap_or_else(|_| text.to_string())
+}
+
 /// The names a template refers to, with whether each has a default.
 pub fn references(text: &str) -> Vec<(String, bool)> {
     parse(text)
@@ -125,7 +137,7 @@ pub fn expand_typed(text: &str, lookup: &dyn Fn(&str) -> Option<Value>) -> Resul
     expand(text, lookup).map(Value::String)
 }
 
-/// Expands every string inside a JSON value (keys stay as written).
+/// Expands every string inside a JSON value; object keys are expanded as strings.
 pub fn expand_json(value: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Result<Value, Undefined> {
     Ok(match value {
         Value::String(s) => expand_typed(s, lookup)?,
@@ -137,7 +149,7 @@ pub fn expand_json(value: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Res
         ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| Ok((k.clone(), expand_json(v, lookup)?)))
+                .map(|(k, v)| Ok((expand(k, lookup)?, expand_json(v, lookup)?)))
                 .collect::<Result<_, Undefined>>()?,
         ),
         other => other.clone(),
@@ -274,6 +286,20 @@ mod tests {
             expand_json(&json!({"id": "${id}", "l": ["${host}"]}), &lookup).unwrap(),
             json!({"id": 42, "l": ["example.test"]})
         );
+        assert_eq!(
+            expand_json(&json!({"k-${id}": "${id}"}), &lookup).unwrap(),
+            json!({"k-42": 42})
+        );
+    }
+
+    #[test]
+    fn keys_with_variables() {
+        assert!(has_variables("$.errors[${index}].id"));
+        assert!(!has_variables("$.errors[0].id"));
+        assert!(!has_variables("$$${not}"));
+        assert!(!has_variables("${unterminated"));
+        assert_eq!(literal("x-$${raw}"), "x-${raw}");
+        assert_eq!(literal("$.a"), "$.a");
     }
 
     #[test]

@@ -224,6 +224,46 @@ fn a_gzip_bomb_fails_on_its_decoded_size() {
     );
 }
 
+/// A brotli or zstd bomb (README, "Guarantees"): decoded as a stream under the cap, so the check
+/// fails naming the decoded limit and memory stays far below what the body would decode to.
+fn a_bomb_fails_on_its_decoded_size(encoding: &'static str) {
+    let app = app();
+    let bomb = servers::zeros_encoded(encoding, 64 << 20);
+    assert!(
+        bomb.len() < 1 << 20,
+        "the {encoding} bomb is small on the wire: {} bytes",
+        bomb.len()
+    );
+    let wire = bomb.len();
+    let server = servers::encoded_server(encoding, bomb);
+    let addr = server.addr;
+    let (run, _) = run_hostile(
+        &app,
+        &url_check(&format!("http://{addr}/"), ""),
+        &["decoded", "10 MiB"],
+        QUICK,
+    );
+    assert!(
+        run.max_rss_kib < 200 * 1024,
+        "{encoding}: peak RSS {} KiB\n{run}",
+        run.max_rss_kib
+    );
+    eprintln!(
+        "{encoding} bomb: 64 MiB of zeros in {wire} bytes; peak RSS {} KiB",
+        run.max_rss_kib
+    );
+}
+
+#[test]
+fn a_brotli_bomb_fails_on_its_decoded_size() {
+    a_bomb_fails_on_its_decoded_size("br");
+}
+
+#[test]
+fn a_zstd_bomb_fails_on_its_decoded_size() {
+    a_bomb_fails_on_its_decoded_size("zstd");
+}
+
 #[test]
 fn garbage_instead_of_http_is_named() {
     let app = app();
@@ -832,5 +872,44 @@ fn a_same_origin_redirect_keeps_credentials() {
         .expect("the redirect was followed");
     for (name, value) in CREDENTIALS {
         assert_eq!(landed.header(name), Some(*value), "{name} kept");
+    }
+}
+
+#[test]
+fn a_hop_back_to_the_first_origin_sends_credentials_again() {
+    let first = app();
+    let other = app();
+    // A → B → A: B must not see the credentials, A's second hop must.
+    let back = format!("{}/record/back", first.url());
+    let via_other = format!("{}/redirect?to={back}", other.url());
+    let dir = suite_dir(&redirect_suite(&format!(
+        "{}/redirect?to={via_other}",
+        first.url()
+    )));
+    let run = Running::spawn(endpoint_check(&dir, dir.report_args(&first.url()))).wait(QUICK);
+    assert_eq!(run.code, Some(0), "{run}");
+    let at_other = other
+        .recorded_on("/redirect")
+        .into_iter()
+        .next()
+        .expect("the hop to the other origin arrived");
+    for (name, _) in CREDENTIALS {
+        assert!(
+            at_other.header(name).is_none(),
+            "{name} was sent to the other origin"
+        );
+    }
+    assert_eq!(at_other.header("x-trace"), Some("keep-me"));
+    let landed = first
+        .recorded_on("/record/back")
+        .into_iter()
+        .next()
+        .expect("the redirect back to the first origin was followed");
+    for (name, value) in CREDENTIALS {
+        assert_eq!(
+            landed.header(name),
+            Some(*value),
+            "{name} sent again at the first origin"
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod headers;
 use crate::assert::Response;
 use crate::redact::is_secret_header;
 use bytes::Bytes;
+pub use decode::ACCEPT_ENCODING;
 pub use headers::header_map;
 use reqwest::header::{HeaderMap, HeaderName, LOCATION};
 use reqwest::{Method, Url};
@@ -188,11 +189,18 @@ async fn exchange(
 }
 
 /// The request for the next hop. 303 (and 301/302 after anything but GET/HEAD, as browsers do)
-/// turns into a body-less GET; a hop to another origin drops every secret header (docs/behaviour.md#guarantees).
+/// turns into a body-less GET. Headers come from the first request, not the hop before: a hop to
+/// another origin drops every secret header, and a hop back to the first request's origin sends
+/// them again, as curl does (docs/behaviour.md#redirects).
 fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> Prepared {
     let to_get = status == 303
         || (matches!(status, 301 | 302) && !matches!(current.method, Method::GET | Method::HEAD));
-    let mut headers = current.headers.clone();
+    let (method, body) = if to_get {
+        (Method::GET, None)
+    } else {
+        (current.method.clone(), current.body.clone())
+    };
+    let mut headers = first.headers.clone();
     if next.origin() != first.url.origin() {
         let secret: Vec<HeaderName> = headers
             .keys()
@@ -203,19 +211,16 @@ fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> P
             headers.remove(&name);
         }
     }
-    if to_get {
+    // Once a hop became a GET, the body's headers stay off every later hop.
+    if to_get || method != first.method || (first.body.is_some() && body.is_none()) {
         headers.remove(reqwest::header::CONTENT_TYPE);
         headers.remove(reqwest::header::CONTENT_LENGTH);
     }
     Prepared {
-        method: if to_get {
-            Method::GET
-        } else {
-            current.method.clone()
-        },
+        method,
         url: next,
         headers,
-        body: if to_get { None } else { current.body.clone() },
+        body,
     }
 }
 
@@ -300,6 +305,36 @@ mod tests {
         ])));
         assert!(proxy_configured(env(&[("https_proxy", "http://proxy:3128")])));
         assert!(proxy_configured(env(&[("ALL_PROXY", "socks5://proxy")])));
+    }
+
+    #[test]
+    fn hops_take_their_headers_from_the_first_request() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer t".parse().unwrap());
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers.insert("x-trace", "1".parse().unwrap());
+        let first = Prepared {
+            method: Method::POST,
+            url: Url::parse("http://a.test/start").unwrap(),
+            headers,
+            body: Some(Bytes::from_static(b"{}")),
+        };
+        let b = Url::parse("http://b.test/x").unwrap();
+        let at_b = redirected(&first, &first, b, 307);
+        assert!(!at_b.headers.contains_key("authorization"));
+        assert_eq!(at_b.method, Method::POST);
+        assert!(at_b.body.is_some() && at_b.headers.contains_key("content-type"));
+        let back = redirected(&first, &at_b, Url::parse("http://a.test/end").unwrap(), 307);
+        assert_eq!(back.headers["authorization"], "Bearer t");
+        assert_eq!(back.headers["x-trace"], "1");
+        // A 303 makes a body-less GET; the body's headers stay off every later hop.
+        let got = redirected(&first, &first, Url::parse("http://a.test/g").unwrap(), 303);
+        let later = redirected(&first, &got, Url::parse("http://a.test/h").unwrap(), 307);
+        for hop in [&got, &later] {
+            assert_eq!(hop.method, Method::GET);
+            assert!(hop.body.is_none() && !hop.headers.contains_key("content-type"));
+            assert!(hop.headers.contains_key("authorization"));
+        }
     }
 
     #[test]

@@ -144,12 +144,14 @@ fn suite_variables(
     };
     let mut variables = HashMap::new();
     for v in &suite.variables {
-        match crate::vars::expand(&v.template, &|n| scope.get(n)) {
+        // Typed: `five: 5` stays the number 5, and a string that is exactly one `${x}` takes
+        // x's type (docs/variables.md, "Suite variables").
+        match crate::vars::expand_json(&v.value, &|n| scope.get(n)) {
             Ok(value) => {
                 if is_secret_variable(&v.name) {
-                    redactor.add(&value);
+                    add_secret(redactor, &value);
                 }
-                variables.insert(v.name.clone(), Value::String(value));
+                variables.insert(v.name.clone(), value);
             }
             Err(undefined) => errors.push(SuiteError::new(
                 &suite.file,
@@ -160,6 +162,18 @@ fn suite_variables(
         }
     }
     variables
+}
+
+/// A secret variable's value is masked as it can appear: as a whole (how `${x}` reads inside a
+/// longer string) and each string or number inside a list or map (a `true` is no secret).
+fn add_secret(redactor: &Redactor, value: &Value) {
+    match value {
+        Value::Null | Value::Bool(_) => return,
+        Value::Array(items) => items.iter().for_each(|v| add_secret(redactor, v)),
+        Value::Object(map) => map.values().for_each(|v| add_secret(redactor, v)),
+        Value::String(_) | Value::Number(_) => {}
+    }
+    redactor.add(crate::vars::value_to_text(value));
 }
 
 /// Every `${x}` of the selected checks has a value somewhere, a default, or is captured by a

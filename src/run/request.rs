@@ -5,7 +5,7 @@ use super::Settings;
 use crate::assert::SampleExpect;
 use crate::http::{self, Prepared};
 use crate::redact::{Redactor, credential_parts, is_secret_header};
-use crate::suite::{BodyTemplate, Check, RequestTarget};
+use crate::suite::{BodyTemplate, Check, RequestTarget, header_name};
 use crate::vars::Scope;
 use bytes::Bytes;
 use reqwest::Url;
@@ -70,7 +70,7 @@ fn url(check: &Check, scope: &Scope, base: &str) -> Result<Url, String> {
         let pairs = rq
             .query
             .iter()
-            .map(|(k, v)| Ok((k.clone(), scope.expand(v)?)))
+            .map(|(k, v)| Ok((scope.expand(k)?, scope.expand(v)?)))
             .collect::<Result<Vec<_>, String>>()?;
         url.query_pairs_mut().extend_pairs(pairs);
     }
@@ -93,14 +93,21 @@ fn headers(
         .iter()
         .filter(|(k, _)| same_origin || !is_secret_header(k))
         .cloned();
+    let expand = |t: &str| scope.expand(t);
     let own = check
         .request
         .headers
         .iter()
-        .map(|(k, v)| Ok((k.clone(), scope.expand(v)?)))
+        .map(|(k, v)| Ok((header_name(k, "request header", &expand)?, scope.expand(v)?)))
         .collect::<Result<Vec<_>, String>>()?;
+    // Offered first, so any `Accept-Encoding` the environment, the check or `-H` sets wins
+    // (docs/behaviour.md, "Compression").
+    let offered = std::iter::once(("accept-encoding".to_string(), http::ACCEPT_ENCODING.to_string()));
     Ok(http::headers::merge(
-        environment.chain(own).chain(settings.cli_headers.iter().cloned()),
+        offered
+            .chain(environment)
+            .chain(own)
+            .chain(settings.cli_headers.iter().cloned()),
     ))
 }
 
@@ -123,7 +130,7 @@ fn body(template: &BodyTemplate, scope: &Scope) -> Result<(Option<Bytes>, Option
             let mut encoder = Url::parse("form:x").map_err(|e| e.to_string())?;
             let pairs = fields
                 .iter()
-                .map(|(k, v)| Ok((k.clone(), scope.expand(v)?)))
+                .map(|(k, v)| Ok((scope.expand(k)?, scope.expand(v)?)))
                 .collect::<Result<Vec<_>, String>>()?;
             encoder.query_pairs_mut().extend_pairs(pairs);
             let encoded = encoder.query().unwrap_or("").to_string();
@@ -140,18 +147,23 @@ fn body(template: &BodyTemplate, scope: &Scope) -> Result<(Option<Bytes>, Option
 pub(crate) fn expect(check: &Check, scope: &Scope) -> Result<SampleExpect, String> {
     let e = &check.expect;
     let f = |v: &Value| scope.expand_json(v);
+    // Keys holding `${var}` are expanded and checked here (docs/variables.md, "Variables in keys").
+    let expand = |t: &str| scope.expand(t);
     Ok(SampleExpect {
         status: e.status.clone(),
         latency: e.latency,
         headers: e
             .headers
             .iter()
-            .map(|(n, m)| Ok((n.clone(), m.expand(&f)?)))
+            .map(|(n, m)| {
+                let name = header_name(n, "expect.headers key", &expand)?.to_ascii_lowercase();
+                Ok((name, m.expand(&f)?))
+            })
             .collect::<Result<_, String>>()?,
         json: e
             .json
             .iter()
-            .map(|(q, m)| Ok((q.clone(), m.expand(&f)?)))
+            .map(|(k, m)| Ok((k.resolve(&expand)?, m.expand(&f)?)))
             .collect::<Result<_, String>>()?,
         body: e.body.as_ref().map(|m| m.expand(&f)).transpose()?,
     })

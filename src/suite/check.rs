@@ -19,7 +19,7 @@ pub(super) struct RawCheck {
     pub name: String,
     request: RawRequest,
     expect: Option<RawExpect>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     capture: Mapping,
     #[serde(default)]
     needs: Vec<String>,
@@ -29,6 +29,7 @@ pub(super) struct RawCheck {
     samples: Option<u32>,
     concurrency: Option<usize>,
     retries: Option<u32>,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     timeout: Option<Value>,
     follow_redirects: Option<bool>,
     poll: Option<RawPoll>,
@@ -39,8 +40,9 @@ pub(super) struct RawCheck {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPoll {
+    #[serde(deserialize_with = "crate::yaml::lenient::value")]
     every: Value,
-    #[serde(rename = "for")]
+    #[serde(rename = "for", deserialize_with = "crate::yaml::lenient::value")]
     within: Value,
 }
 

@@ -112,12 +112,15 @@ pub(super) fn yaml_to_json(ctx: &mut Ctx, at: &[Seg], v: &Value) -> serde_json::
     }
 }
 
-/// Every string inside a JSON value, depth first.
+/// Every string inside a JSON value, object keys included, depth first.
 pub(super) fn collect_json_strings(v: &serde_json::Value, f: &mut dyn FnMut(&str)) {
     match v {
         serde_json::Value::String(s) => f(s),
         serde_json::Value::Array(items) => items.iter().for_each(|i| collect_json_strings(i, f)),
-        serde_json::Value::Object(map) => map.values().for_each(|i| collect_json_strings(i, f)),
+        serde_json::Value::Object(map) => map.iter().for_each(|(k, i)| {
+            f(k);
+            collect_json_strings(i, f)
+        }),
         _ => {}
     }
 }

@@ -3,7 +3,7 @@
 
 use super::context::{Ctx, duration, json_query_at, mapping_key, path};
 use super::matcher::matcher;
-use super::{Expect, StatusExpect, TemplateSite};
+use super::{Expect, JsonKey, StatusExpect, TemplateSite};
 use crate::yaml::{Seg, kind as yaml_kind};
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
@@ -11,13 +11,16 @@ use serde_yaml::{Mapping, Value};
 #[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawExpect {
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     status: Option<Value>,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     latency: Option<Value>,
     availability: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     pub headers: Mapping,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     pub json: Mapping,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     body: Option<Value>,
 }
 
@@ -81,8 +84,21 @@ pub(super) fn convert(
             continue;
         };
         let here = path(&hdr_at, &[Seg::Key(name.clone())]);
+        // A name holding `${var}` is checked once expanded (super::keys).
+        let templated = crate::vars::has_variables(&name);
+        if templated {
+            ctx.site(&here, &name, templates);
+        } else if let Err(why) = crate::http::headers::name(&crate::vars::literal(&name)) {
+            ctx.error(&here, why);
+            continue;
+        }
         if let Some(m) = matcher(ctx, &here, v, templates) {
-            expect.headers.push((name.to_ascii_lowercase(), m));
+            let name = if templated {
+                name
+            } else {
+                name.to_ascii_lowercase()
+            };
+            expect.headers.push((name, m));
         }
     }
     for (k, v) in &raw.json {
@@ -91,9 +107,14 @@ pub(super) fn convert(
             continue;
         };
         let here = path(&json_at, &[Seg::Key(query.clone())]);
-        let q = json_query_at(ctx, &here, &query);
-        if let (Some(q), Some(m)) = (q, matcher(ctx, &here, v, templates)) {
-            expect.json.push((q, m));
+        let key = if crate::vars::has_variables(&query) {
+            ctx.site(&here, &query, templates);
+            Some(JsonKey::Template(query))
+        } else {
+            json_query_at(ctx, &here, &crate::vars::literal(&query)).map(JsonKey::Query)
+        };
+        if let (Some(key), Some(m)) = (key, matcher(ctx, &here, v, templates)) {
+            expect.json.push((key, m));
         }
     }
     if let Some(b) = &raw.body {

@@ -4,7 +4,7 @@
 //! [`super::check`]'s.
 
 use super::check::{RawCheck, SuiteScope, convert_check};
-use super::context::{At, Ctx, duration, path, string_map};
+use super::context::{At, Ctx, collect_json_strings, duration, mapping_key, path, string_map, yaml_to_json};
 use super::expect::RawExpect;
 use super::{Check, MAX_INHERITED_COPIES, Pos, Suite, SuiteError, Variable};
 use crate::yaml::{Positions, Seg};
@@ -19,7 +19,7 @@ struct RawSuite {
     title: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     variables: Mapping,
     #[serde(default)]
     defaults: RawDefaults,
@@ -29,10 +29,11 @@ struct RawSuite {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDefaults {
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     timeout: Option<Value>,
     pub retries: Option<u32>,
     pub follow_redirects: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     headers: Mapping,
     pub expect: Option<RawExpect>,
 }
@@ -195,18 +196,36 @@ fn too_many_copies(ctx: &mut Ctx, raw: &RawSuite) -> bool {
     true
 }
 
+/// `variables:`, each keeping its YAML type: a string, number, boolean, list or map.
 fn variables(ctx: &mut Ctx, raw: &Mapping) -> Vec<Variable> {
-    let variables: Vec<Variable> = string_map(ctx, &["variables".into()], raw, "variable")
-        .into_iter()
-        .map(|(name, template)| {
-            let pos = ctx.pos(&["variables".into(), Seg::Key(name.clone())]);
-            Variable { name, template, pos }
-        })
-        .collect();
-    for v in &variables {
-        if let Err(e) = crate::vars::parse(&v.template) {
-            ctx.error(&["variables".into(), Seg::Key(v.name.clone())], e);
+    let mut variables = Vec::new();
+    for (k, v) in raw {
+        let Some(name) = mapping_key(ctx, &["variables".into()], k) else {
+            continue;
+        };
+        let here: At = vec!["variables".into(), Seg::Key(name.clone())];
+        if matches!(v, Value::Null | Value::Tagged(_)) {
+            ctx.error(
+                &here,
+                format!(
+                    "variable `{name}` must be a string, number, boolean, list or map, found {}",
+                    crate::yaml::kind(v)
+                ),
+            );
+            continue;
         }
+        let value = yaml_to_json(ctx, &here, v);
+        let mut bad = Vec::new();
+        collect_json_strings(&value, &mut |s| {
+            if let Err(e) = crate::vars::parse(s) {
+                bad.push(e);
+            }
+        });
+        for e in bad {
+            ctx.error(&here, e);
+        }
+        let pos = ctx.pos(&here);
+        variables.push(Variable { name, value, pos });
     }
     variables
 }

@@ -12,6 +12,7 @@ mod check;
 mod context;
 mod dependencies;
 mod expect;
+mod keys;
 mod loader;
 mod matcher;
 mod request;
@@ -19,6 +20,7 @@ mod request;
 use crate::assert::{JsonQuery, LatencyLimits, Matcher, StatusExpect};
 use crate::error::{Error, SuiteError};
 pub use crate::yaml::Pos;
+pub use keys::{JsonKey, header_name};
 use regex::Regex;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,7 +37,7 @@ pub struct Suite {
     pub file: String,
     pub customer: String,
     pub title: String,
-    /// `variables:` as written; values may use `${VAR}` from the process environment.
+    /// `variables:` as written; their strings may use `${VAR}` from the process environment.
     pub variables: Vec<Variable>,
     pub checks: Vec<Check>,
 }
@@ -43,7 +45,9 @@ pub struct Suite {
 #[derive(Debug, Clone)]
 pub struct Variable {
     pub name: String,
-    pub template: String,
+    /// The value with its YAML type, as JSON (docs/variables.md, "Suite variables"); its strings
+    /// may still hold `${VAR}`.
+    pub value: serde_json::Value,
     pub pos: Pos,
 }
 
@@ -126,8 +130,9 @@ pub struct Expect {
     pub latency_limits: LatencyLimits,
     /// Percent (0-100).
     pub availability: Option<f64>,
+    /// Names lower-cased, except those holding `${var}` (lower-cased once expanded).
     pub headers: Vec<(String, Matcher)>,
-    pub json: Vec<(JsonQuery, Matcher)>,
+    pub json: Vec<(JsonKey, Matcher)>,
     pub body: Option<Matcher>,
 }
 

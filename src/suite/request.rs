@@ -14,12 +14,14 @@ pub(super) struct RawRequest {
     method: Option<String>,
     path: Option<String>,
     url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     query: Mapping,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     headers: Mapping,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     json: Option<Value>,
     body: Option<String>,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_mapping")]
     form: Option<Mapping>,
     body_file: Option<String>,
 }
@@ -36,7 +38,9 @@ pub(super) fn convert(
     let target = target(ctx, at, r, templates);
     let query = string_map(ctx, &path(at, &["query".into()]), &r.query, "query parameter");
     for (k, v) in &query {
-        ctx.site(&path(at, &["query".into(), Seg::Key(k.clone())]), v, templates);
+        let here = path(at, &["query".into(), Seg::Key(k.clone())]);
+        ctx.site(&here, k, templates);
+        ctx.site(&here, v, templates);
     }
     let headers = headers(ctx, at, r, scope.headers, templates);
     let body = body(ctx, at, r, scope.dir, templates);
@@ -107,7 +111,10 @@ fn headers(
     let headers = crate::http::headers::merge(default_headers.iter().cloned().chain(own_headers));
     for (k, v) in &headers {
         let here = path(at, &["headers".into(), Seg::Key(k.clone())]);
-        if let Err(why) = crate::http::headers::name(k) {
+        // A name holding `${var}` is checked once expanded, when the check runs (super::keys).
+        if crate::vars::has_variables(k) {
+            ctx.site(&here, k, templates);
+        } else if let Err(why) = crate::http::headers::name(&crate::vars::literal(k)) {
             ctx.error(&here, why);
         }
         ctx.site(&here, v, templates);
@@ -151,7 +158,9 @@ fn body(
     } else if let Some(f) = &r.form {
         let form = string_map(ctx, &path(at, &["form".into()]), f, "form field");
         for (k, v) in &form {
-            ctx.site(&path(at, &["form".into(), Seg::Key(k.clone())]), v, templates);
+            let here = path(at, &["form".into(), Seg::Key(k.clone())]);
+            ctx.site(&here, k, templates);
+            ctx.site(&here, v, templates);
         }
         BodyTemplate::Form(form)
     } else if let Some(file) = &r.body_file {

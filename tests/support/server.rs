@@ -914,30 +914,74 @@ pub fn huge() -> (RawServer, Arc<AtomicUsize>) {
     (server, written)
 }
 
-/// A gzip body of `decoded` zero bytes, as a single gzip member.
-pub fn gzip_zeros(decoded: usize) -> Vec<u8> {
-    use flate2::{Compression, write::GzEncoder};
+/// `decoded` zero bytes compressed with `encoding` (`gzip`, `br` or `zstd`), fed a MiB at a
+/// time: a bomb small on the wire, huge once decoded.
+pub fn zeros_encoded(encoding: &str, decoded: usize) -> Vec<u8> {
     use std::io::Write;
-    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    let mut out = Vec::new();
     let block = vec![0u8; 1 << 20];
+    let mut writer: Box<dyn Write + '_> = match encoding {
+        "gzip" => Box::new(flate2::write::GzEncoder::new(
+            &mut out,
+            flate2::Compression::best(),
+        )),
+        "br" => Box::new(brotli::CompressorWriter::new(&mut out, 1 << 16, 5, 22)),
+        "zstd" => Box::new(
+            zstd::stream::write::Encoder::new(&mut out, 3)
+                .unwrap()
+                .auto_finish(),
+        ),
+        other => panic!("no encoder for {other}"),
+    };
     let mut left = decoded;
     while left > 0 {
         let n = left.min(block.len());
-        enc.write_all(&block[..n]).unwrap();
+        writer.write_all(&block[..n]).unwrap();
         left -= n;
     }
-    enc.finish().unwrap()
+    drop(writer);
+    out
+}
+
+/// `decoded` zero bytes, gzip-compressed.
+pub fn gzip_zeros(decoded: usize) -> Vec<u8> {
+    zeros_encoded("gzip", decoded)
+}
+
+/// `text` compressed with `encoding` (`gzip`, `br` or `zstd`).
+pub fn encoded(encoding: &str, text: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    match encoding {
+        "gzip" => {
+            let mut e = flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
+            e.write_all(text).unwrap();
+            e.finish().unwrap();
+        }
+        "br" => {
+            let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+            e.write_all(text).unwrap();
+        }
+        "zstd" => out = zstd::encode_all(text, 3).unwrap(),
+        other => panic!("no encoder for {other}"),
+    }
+    out
 }
 
 /// Serves `body` with `Content-Encoding: gzip`.
 pub fn gzip_server(body: Vec<u8>) -> RawServer {
+    encoded_server("gzip", body)
+}
+
+/// Serves `body` with `Content-Encoding: ENCODING`, as JSON.
+pub fn encoded_server(encoding: &'static str, body: Vec<u8>) -> RawServer {
     let body = Arc::new(body);
     RawServer::start(move |mut s| {
         let body = body.clone();
         async move {
             read_head(&mut s).await;
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: {encoding}\r\nContent-Length: {}\r\n\r\n",
                 body.len()
             );
             let _ = s.write_all(head.as_bytes()).await;
