@@ -13,6 +13,7 @@ pub mod exit;
 pub mod fixture;
 pub mod http;
 pub mod interrupt;
+pub mod rate;
 pub mod redact;
 pub mod report;
 pub mod run;

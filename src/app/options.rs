@@ -1,6 +1,7 @@
 //! The command line turned into ready-to-use values, once: every run flag with its environment
 //! variable fallback already applied, so the commands read options, never flags.
 
+use crate::cli::Unset;
 use crate::cli::{ColorChoice, Format, RunArgs};
 use crate::env::{Target, process_lookup};
 use crate::http;
@@ -45,6 +46,7 @@ pub struct CheckFlags {
     pub timeout: Duration,
     pub retries: u32,
     pub samples: Option<u32>,
+    pub rate: Option<crate::rate::Rate>,
     pub concurrency: usize,
     pub fail_fast: bool,
     pub details: Details,
@@ -110,6 +112,7 @@ impl RunOptions {
                 timeout: args.timeout,
                 retries: args.retries,
                 samples: args.samples,
+                rate: args.rate.and_then(Unset::get),
                 concurrency: args.concurrency as usize,
                 fail_fast: args.fail_fast,
                 details: match args.verbose {
@@ -148,6 +151,7 @@ impl RunOptions {
             timeout: checks.timeout,
             retries: checks.retries,
             samples: checks.samples,
+            rate: checks.rate,
             concurrency: checks.concurrency,
             fail_fast: checks.fail_fast,
             unauthorized_hint: target.unauthorized_hint,

@@ -47,6 +47,9 @@ pub struct Settings {
     pub retries: u32,
     /// `--samples`, for idempotent checks.
     pub samples: Option<u32>,
+    /// `--rate`: every sampled check sends open-loop at this rate (over its own `rate:`, as
+    /// `--samples` wins over `samples`).
+    pub rate: Option<crate::rate::Rate>,
     /// `-j`.
     pub concurrency: usize,
     pub fail_fast: bool,
@@ -323,6 +326,7 @@ async fn run_check(
             timeout,
             record,
             count: n,
+            rate: ctx.settings.rate.or(check.rate),
         };
         sampled::run(ctx.clone(), job, limit).await
     };

@@ -8,9 +8,10 @@ use super::tally::Tally;
 use super::{Ctx, PlannedSuite};
 use crate::assert::SampleExpect;
 use crate::http::{self, Prepared};
+use crate::rate::Rate;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a sampled check sends, and how.
 pub(crate) struct Samples {
@@ -22,6 +23,8 @@ pub(crate) struct Samples {
     /// Record exchanges for `-v`.
     pub record: bool,
     pub count: usize,
+    /// Open-loop: sample k is due at the start + k / rate (docs/suites.md#rate).
+    pub rate: Option<Rate>,
 }
 
 /// What the sample workers of one check share.
@@ -31,6 +34,10 @@ struct SampleJob {
     /// The number of the next sample to send.
     next: AtomicUsize,
     tally: Mutex<Tally>,
+    /// When sample 0 is due, under a rate.
+    start: Instant,
+    /// When the last sample went out, under a rate: the achieved rate ends there.
+    last_sent: Mutex<Option<Instant>>,
 }
 
 /// Sends every sample, at most `limit` at once, and returns their tally.
@@ -40,6 +47,8 @@ pub(crate) async fn run(ctx: Arc<Ctx>, samples: Samples, limit: usize) -> Tally 
         tally: Mutex::new(Tally::new(samples.count)),
         samples,
         next: AtomicUsize::new(0),
+        start: Instant::now(),
+        last_sent: Mutex::new(None),
     });
     let mut workers = Workers((0..limit).map(|_| tokio::spawn(job.clone().work())).collect());
     for worker in &mut workers.0 {
@@ -47,10 +56,16 @@ pub(crate) async fn run(ctx: Arc<Ctx>, samples: Samples, limit: usize) -> Tally 
         let _ = worker.await;
     }
     drop(workers);
-    std::mem::replace(
+    let mut tally = std::mem::replace(
         &mut *job.tally.lock().unwrap_or_else(|e| e.into_inner()),
         Tally::new(0),
-    )
+    );
+    if let Some(rate) = job.samples.rate {
+        let last = *job.last_sent.lock().unwrap_or_else(|e| e.into_inner());
+        let span = last.map_or(Duration::ZERO, |at| at - job.start);
+        tally.rate_shortfall = crate::rate::not_reached(rate, tally.sent, span);
+    }
+    tally
 }
 
 impl SampleJob {
@@ -72,12 +87,26 @@ impl SampleJob {
             if i >= s.count {
                 return;
             }
+            let due = s.rate.map(|r| self.start + r.due(i));
+            if let Some(due) = due {
+                tokio::time::sleep_until(due.into()).await;
+            }
             let Some(slot) = acquire_slot(ctx).await else {
                 return;
             };
-            let outcome = http::send(&ctx.client, &s.req, s.timeout, check.follow_redirects).await;
+            let sent_at = Instant::now();
+            if due.is_some() {
+                let mut last = self.last_sent.lock().unwrap_or_else(|e| e.into_inner());
+                *last = Some(last.map_or(sent_at, |l| l.max(sent_at)));
+            }
+            let mut outcome = http::send(&ctx.client, &s.req, s.timeout, check.follow_redirects).await;
             // Judging is ours, not the request's: the slot goes to the next sample first.
             drop(slot);
+            if let (Some(due), Ok(response)) = (due, &mut outcome.result) {
+                // Under a rate, latency counts from the due time: a wait for a slot, or a server
+                // that stalled the samples before, is not hidden (no coordinated omission).
+                response.latency += sent_at.saturating_duration_since(due);
+            }
             let sample = judge.judge(&s.req, outcome);
             self.tally
                 .lock()

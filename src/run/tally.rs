@@ -31,6 +31,8 @@ pub(crate) struct Tally {
     shown: Option<(usize, bool)>,
     status: Option<u16>,
     detail: Option<ExchangeDetail>,
+    /// Under a rate: `rate 200/s not reached: 143/s`, when it was not.
+    pub rate_shortfall: Option<String>,
 }
 
 /// How the finished tally is reported.
@@ -57,6 +59,7 @@ impl Tally {
             shown: None,
             status: None,
             detail: None,
+            rate_shortfall: None,
         }
     }
 
@@ -115,7 +118,8 @@ impl Tally {
         };
         let availability = counts.availability();
         let required = check.expect.availability.unwrap_or(100.0);
-        let failures = sla::judge(required, &check.expect.latency_limits, counts);
+        let mut failures = sla::judge(required, &check.expect.latency_limits, counts);
+        failures.extend(self.rate_shortfall.take());
         if let Some((_, c)) = self.first_captures.take() {
             captures.extend(c);
         }

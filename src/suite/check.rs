@@ -35,6 +35,7 @@ pub(super) struct RawCheck {
     poll: Option<RawPoll>,
     #[serde(default)]
     optional: bool,
+    rate: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +102,16 @@ pub(super) fn convert_check(ctx: &mut Ctx, at: &[Seg], rc: RawCheck, scope: &Sui
         Some(v) => duration(ctx, &path(at, &["timeout".into()]), v),
         None => scope.timeout,
     };
+    let rate = rc
+        .rate
+        .as_deref()
+        .and_then(|r| match crate::rate::Rate::parse(r) {
+            Ok(rate) => Some(rate),
+            Err(why) => {
+                ctx.error(&path(at, &["rate".into()]), why);
+                None
+            }
+        });
     let poll = rc.poll.as_ref().and_then(|p| {
         let every = duration(ctx, &path(at, &["poll".into(), "every".into()]), &p.every)?;
         let within = duration(ctx, &path(at, &["poll".into(), "for".into()]), &p.within)?;
@@ -127,6 +138,7 @@ pub(super) fn convert_check(ctx: &mut Ctx, at: &[Seg], rc: RawCheck, scope: &Sui
             .unwrap_or(false),
         poll,
         optional: rc.optional,
+        rate,
         templates,
     }
 }

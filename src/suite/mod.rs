@@ -82,6 +82,8 @@ pub struct Check {
     pub follow_redirects: bool,
     pub poll: Option<Poll>,
     pub optional: bool,
+    /// `rate:`: samples sent open-loop at this rate (docs/suites.md#rate).
+    pub rate: Option<crate::rate::Rate>,
     /// Every string of the request and of `expect`, for variable checks and dependencies.
     pub templates: Vec<TemplateSite>,
 }
