@@ -284,3 +284,61 @@ fn exchange(c: &CheckReport, d: &ExchangeDetail) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(name: &str, status: CheckStatus, failures: &[&str]) -> RunReport {
+        let mut check = CheckReport::skipped(name, 7, "x");
+        check.status = status;
+        check.skip_reason = None;
+        check.failures = failures.iter().map(|f| f.to_string()).collect();
+        RunReport {
+            title: "T & <b>".into(),
+            environment: "demo".into(),
+            base_url: "http://127.0.0.1:1".into(),
+            base_url_source: "demo".into(),
+            duration_ms: 12.0,
+            suites: vec![SuiteReport {
+                customer: "c".into(),
+                title: "Suite".into(),
+                file: "suites/c.yaml".into(),
+                checks: vec![check],
+            }],
+            interrupted: None,
+        }
+    }
+
+    fn page_of(r: &RunReport) -> String {
+        let mut out = Vec::new();
+        render(r, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_is_escaped_and_failures_are_linked() {
+        let html = page_of(&report(
+            "<script>x</script>",
+            CheckStatus::Failed,
+            &["expected <a>, got \"b\""],
+        ));
+        assert!(!html.contains("<script>x"), "{html}");
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(html.contains("T &amp; &lt;b&gt;"));
+        assert!(html.contains("expected &lt;a&gt;, got &quot;b&quot;"));
+        assert!(
+            html.contains(r##"<a href="#check-1-1">"##),
+            "a link to the failure"
+        );
+        assert!(html.contains(r#"id="check-1-1""#));
+        assert!(html.contains("✗ 1 of 1 customer endpoint checks failed"));
+    }
+
+    #[test]
+    fn a_passing_run_has_no_failure_list() {
+        let html = page_of(&report("ok", CheckStatus::Passed, &[]));
+        assert!(!html.contains(r#"id="failures""#));
+        assert!(html.contains("✓ All customer endpoint tests passed!"));
+    }
+}

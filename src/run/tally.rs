@@ -153,8 +153,8 @@ impl Tally {
     }
 }
 
-/// The check's latency limits in milliseconds, for the charts: `expect.latency` first (as
-/// `each`), then the percentile limits.
+/// The check's latency limits in milliseconds, for the charts: the percentile limits, then
+/// `expect.latency` (as `each`).
 fn latency_limits(check: &Check) -> Vec<LatencyLimit> {
     let l = &check.expect.latency_limits;
     let each = check.expect.latency.map(|d| ("each", d));
