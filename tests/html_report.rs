@@ -101,7 +101,7 @@ fn the_demo_report_in_a_browser_shows_every_check_figure_and_failure_and_loads_n
     assert!(sampled.len() >= 5, "the demo has sampled checks");
     for c in &sampled {
         let p95 = c["latency_ms"]["p95"].as_f64().unwrap();
-        let shown = format!("<td>{p95:.1} ms</td>");
+        let shown = format!("<dt>p95</dt><dd>{p95:.1} ms</dd>");
         assert!(dom.contains(&shown), "p95 {shown} of {} is in the DOM", c["name"]);
     }
     let charts = dom.matches("<svg").count();

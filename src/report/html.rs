@@ -233,23 +233,19 @@ fn latency(c: &CheckReport) -> Markup {
     };
     html! {
         figure.latency {
-            @if let Some((svg, _)) = &drawn { (PreEscaped(svg)) }
+            @if let Some((svg, _)) = &drawn {
+                // Scrolls sideways on a phone rather than shrinking the labels past reading.
+                div.plot tabindex="0" aria-label="Latency histogram, scrollable" { (PreEscaped(svg)) }
+            }
             figcaption {
-                table.figures {
-                    thead { tr {
-                        th { "samples" } th { "ok" }
-                        @if c.latency_ms.is_some() {
-                            th { "min" } th { "p50" } th { "p90" } th { "p95" } th { "p99" } th { "max" }
+                dl.figures {
+                    div { dt { "samples" } dd { (c.samples) } }
+                    div { dt { "ok" } dd { (format!("{:.1}%", c.availability.unwrap_or(0.0))) } }
+                    @if let Some(s) = &c.latency_ms {
+                        @for (name, v) in [("min", s.min), ("p50", s.p50), ("p90", s.p90), ("p95", s.p95), ("p99", s.p99), ("max", s.max)] {
+                            div { dt { (name) } dd { (ms(v)) } }
                         }
-                    } }
-                    tbody { tr {
-                        td { (c.samples) }
-                        td { (format!("{:.1}%", c.availability.unwrap_or(0.0))) }
-                        @if let Some(s) = &c.latency_ms {
-                            td { (ms(s.min)) } td { (ms(s.p50)) } td { (ms(s.p90)) }
-                            td { (ms(s.p95)) } td { (ms(s.p99)) } td { (ms(s.max)) }
-                        }
-                    } }
+                    }
                 }
                 @if !c.latency_limits_ms.is_empty() {
                     p { "Limits: "

@@ -103,7 +103,8 @@ fn draw(
         let style = ShapeStyle::from(colour).stroke_width(2);
         chart.draw_series(LineSeries::new([(ms, 0.0), (ms, label_y)], style))?;
         let text = format!("{name} {}", crate::duration::fmt_ms(ms));
-        chart.draw_series([Text::new(text, (ms, label_y), label(*colour, ms, bottom, top))])?;
+        let (x, style) = label(*colour, ms, bottom, top);
+        chart.draw_series([Text::new(text, (x, label_y), style)])?;
     }
     for (row, limit) in limits.iter().enumerate() {
         let label_y = ceiling * (0.70 - 0.08 * row as f64);
@@ -111,27 +112,27 @@ fn draw(
         let line = [(limit.ms, 0.0), (limit.ms, ceiling)];
         chart.draw_series(DashedLineSeries::new(line, 6, 4, style))?;
         let text = format!("limit {} ≤ {}", limit.of, crate::duration::fmt_ms(limit.ms));
-        chart.draw_series([Text::new(
-            text,
-            (limit.ms, label_y),
-            label(LIMIT, limit.ms, bottom, top),
-        )])?;
+        let (x, style) = label(LIMIT, limit.ms, bottom, top);
+        chart.draw_series([Text::new(text, (x, label_y), style)])?;
     }
     root.present()?;
     Ok(())
 }
 
-/// A mark's label: right of its line, or left of it in the right third, so it stays inside.
-fn label(colour: RGBColor, at: f64, bottom: f64, top: f64) -> TextStyle<'static> {
-    let side = if at > bottom + (top - bottom) * 0.66 {
-        HPos::Right
+/// Where a mark's label goes, and its style: just right of its line, or just left of it in the
+/// right third, so it stays inside the drawing and off the line.
+fn label(colour: RGBColor, at: f64, bottom: f64, top: f64) -> (f64, TextStyle<'static>) {
+    let gap = (top - bottom) * 0.006;
+    let (x, side) = if at > bottom + (top - bottom) * 0.66 {
+        (at - gap, HPos::Right)
     } else {
-        HPos::Left
+        (at + gap, HPos::Left)
     };
-    ("sans-serif", 14)
+    let style = ("sans-serif", 14)
         .into_font()
         .color(&colour)
-        .pos(Pos::new(side, VPos::Top))
+        .pos(Pos::new(side, VPos::Top));
+    (x, style)
 }
 
 /// Ready to sit inside HTML: no namespace URL (an inline `<svg>` needs none, and the page names
@@ -171,7 +172,10 @@ mod tests {
             assert!(svg.contains(label), "{label} in {svg}");
         }
         // Three marks are one polyline each; the dashed limit is drawn as many short ones.
-        assert!(svg.matches("<polyline").count() > 6, "the limit is drawn dashed: {svg}");
+        assert!(
+            svg.matches("<polyline").count() > 6,
+            "the limit is drawn dashed: {svg}"
+        );
         assert_eq!(far, vec![limits[1]], "the 2 s limit is too far out to draw");
     }
 
