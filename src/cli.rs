@@ -152,6 +152,9 @@ pub struct RunArgs {
     /// Also trust the PEM certificates in PATH
     #[arg(long, value_name = "PATH")]
     pub cacert: Option<PathBuf>,
+    /// Also write a self-contained HTML report to PATH [env: ENDPOINT_CHECK_HTML]
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

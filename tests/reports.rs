@@ -62,6 +62,7 @@ fn ran(
         detail: None,
         passed_samples: usize::from(failures.is_empty()),
         histogram: None,
+        latency_limits_ms: Vec::new(),
     }
 }
 

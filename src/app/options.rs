@@ -64,6 +64,8 @@ pub struct Output {
     pub junit: Option<PathBuf>,
     /// `Some` under GitHub Actions: annotations, and the step summary when there is a file for it.
     pub github: Option<GitHub>,
+    /// `--html`, else `ENDPOINT_CHECK_HTML`.
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +130,9 @@ impl RunOptions {
                 json: args.json,
                 junit: args.junit,
                 github,
+                html: args
+                    .html
+                    .or_else(|| var("ENDPOINT_CHECK_HTML").map(PathBuf::from)),
             },
         }
     }

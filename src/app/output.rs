@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Fails before anything is sent when a report file could not be written afterwards.
 pub fn check_report_files(output: &Output) -> Result<(), Error> {
-    for path in [&output.json, &output.junit].into_iter().flatten() {
+    for path in [&output.json, &output.junit, &output.html].into_iter().flatten() {
         report::file::check_writable(path).map_err(Error::Usage)?;
     }
     Ok(())
@@ -77,6 +77,11 @@ pub fn write_reports(report: &RunReport, output: &Output, redactor: &Redactor) {
     }
     if let Some(path) = &output.junit
         && let Err(e) = report::file::write_atomic(path, redactor, |w| report::junit::render(&masked, w))
+    {
+        problems.push(format!("writing {}: {e}", path.display()));
+    }
+    if let Some(path) = &output.html
+        && let Err(e) = report::file::write_atomic(path, redactor, |w| report::html::render(&masked, w))
     {
         problems.push(format!("writing {}: {e}", path.display()));
     }

@@ -6,6 +6,7 @@ pub use crate::stats::{LatencyHistogram, LatencyStats};
 
 pub mod file;
 pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -86,6 +87,17 @@ pub struct CheckReport {
     pub passed_samples: usize,
     /// Every sample's latency, mergeable across runs; `None` when nothing was sent.
     pub histogram: Option<LatencyHistogram>,
+    /// The latency limits the check was judged against, for the HTML report's charts.
+    pub latency_limits_ms: Vec<LatencyLimit>,
+}
+
+/// One latency limit of a check (docs/suites.md#samples-and-sla): `of` is the percentile it
+/// bounds (`p50`, `p90`, `p95`, `p99`, `max`), or `each` for `expect.latency`, which every
+/// sample must stay under.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatencyLimit {
+    pub of: &'static str,
+    pub ms: f64,
 }
 
 impl CheckReport {
@@ -107,6 +119,7 @@ impl CheckReport {
             detail: None,
             passed_samples: 0,
             histogram: None,
+            latency_limits_ms: Vec::new(),
         }
     }
 

@@ -4,7 +4,8 @@
 //!   silent server, hostile raw servers and a TLS server;
 //! - [`bin`]: the built binary with one scrubbed environment;
 //! - [`workspace`]: a temporary suites folder to run it in;
-//! - [`process`]: running it to the end, or spawned, signalled and reaped under a deadline.
+//! - [`process`]: running it to the end, or spawned, signalled and reaped under a deadline;
+//! - [`browser`]: headless Chromium on a local page: its DOM and screenshots.
 //!
 //! Every server listens on 127.0.0.1 only, and every command gets `NO_PROXY` for loopback, so no
 //! test sends a packet off the machine. Nothing waits on a fixed sleep: each wait is for an event
@@ -14,6 +15,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod browser;
 pub mod process;
 pub mod server;
 pub mod workspace;
