@@ -418,6 +418,8 @@ pub struct Response {
     pub body: String,
     /// The time the sample took (docs/assertions.md#latency).
     pub latency: Duration,
+    /// The server's leaf certificate, on `https://`.
+    pub certificate: Option<crate::contract::certificate::PeerCertificate>,
 }
 
 impl Response {
@@ -442,6 +444,46 @@ pub struct SampleExpect {
     pub headers: Vec<(String, Matcher)>,
     pub json: Vec<(JsonQuery, Matcher)>,
     pub body: Option<Matcher>,
+    /// The contract checks (docs/assertions.md#schema, #openapi, #certificate).
+    pub contract: Contract,
+}
+
+/// The contract part of [`SampleExpect`].
+#[derive(Debug, Clone, Default)]
+pub struct Contract {
+    pub schema: Option<crate::contract::schema::CompiledSchema>,
+    /// The document, the request's method and its path after the base URL's own path.
+    pub openapi: Option<(std::sync::Arc<crate::contract::openapi::OpenApi>, String, String)>,
+    pub certificate: Vec<(String, Matcher)>,
+    /// The request's URL, for `certificate: no TLS on …`.
+    pub url: String,
+}
+
+impl Contract {
+    /// Judges `response` against the schema, the OpenAPI operation and the certificate asserts.
+    pub fn check(&self, response: &Response) -> Vec<String> {
+        let mut failures = Vec::new();
+        if let Some(schema) = &self.schema {
+            match serde_json::from_str::<Value>(&response.body) {
+                Ok(doc) => failures.extend(schema.violations(&doc, "schema: ")),
+                Err(e) => failures.push(format!("schema: body is not JSON: {e}")),
+            }
+        }
+        if let Some((doc, method, path)) = &self.openapi {
+            let answer = crate::contract::openapi::Answer {
+                status: response.status,
+                content_type: response.header("content-type"),
+                body: &response.body,
+            };
+            failures.extend(doc.check(method, path, &answer));
+        }
+        failures.extend(crate::contract::certificate::check(
+            &self.certificate,
+            &self.url,
+            response.certificate.as_ref(),
+        ));
+        failures
+    }
 }
 
 /// A header value is text, so a number or boolean written in YAML (`x-limit: 100`) is compared
@@ -507,6 +549,7 @@ pub fn check_sample(expect: &SampleExpect, response: &Response) -> Vec<String> {
     if let Some(matcher) = &expect.body {
         failures.extend(matcher.check("body", Some(&Value::String(response.body.clone()))));
     }
+    failures.extend(expect.contract.check(response));
     failures
 }
 

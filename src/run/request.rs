@@ -137,7 +137,12 @@ fn body(template: &BodyTemplate, scope: &Scope) -> Result<(Option<Bytes>, Option
 }
 
 /// The check's per-sample assertions with every variable expanded.
-pub(crate) fn expect(check: &Check, scope: &Scope) -> Result<SampleExpect, String> {
+pub(crate) fn expect(
+    check: &Check,
+    scope: &Scope,
+    req: &Prepared,
+    base_url: &str,
+) -> Result<SampleExpect, String> {
     let e = &check.expect;
     let f = |v: &Value| scope.expand_json(v);
     Ok(SampleExpect {
@@ -154,5 +159,38 @@ pub(crate) fn expect(check: &Check, scope: &Scope) -> Result<SampleExpect, Strin
             .map(|(q, m)| Ok((q.clone(), m.expand(&f)?)))
             .collect::<Result<_, String>>()?,
         body: e.body.as_ref().map(|m| m.expand(&f)).transpose()?,
+        contract: contract(check, &f, req, base_url)?,
+    })
+}
+
+/// The contract checks of a check, for this request: the OpenAPI operation is looked up by the
+/// path after the base URL's own path (docs/assertions.md#openapi).
+fn contract(
+    check: &Check,
+    f: &dyn Fn(&Value) -> Result<Value, String>,
+    req: &Prepared,
+    base_url: &str,
+) -> Result<crate::assert::Contract, String> {
+    let e = &check.expect;
+    let openapi = e.openapi.as_ref().map(|doc| {
+        let base_path = Url::parse(base_url)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let full = req.url.path();
+        let path = match full.strip_prefix(&base_path) {
+            Some(rest) if rest.starts_with('/') => rest.to_string(),
+            _ => full.to_string(),
+        };
+        (doc.clone(), req.method.as_str().to_string(), path)
+    });
+    Ok(crate::assert::Contract {
+        schema: e.schema.clone(),
+        openapi,
+        certificate: e
+            .certificate
+            .iter()
+            .map(|(n, m)| Ok((n.clone(), m.expand(f)?)))
+            .collect::<Result<_, String>>()?,
+        url: req.url.to_string(),
     })
 }
