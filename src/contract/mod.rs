@@ -5,3 +5,4 @@
 pub mod certificate;
 pub mod openapi;
 pub mod schema;
+pub mod suite_format;
