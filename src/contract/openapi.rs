@@ -103,6 +103,8 @@ impl OpenApi {
                             Some(s) => {
                                 let wrapped = json!({ defs_key: defs, "allOf": [s] });
                                 let compiled = compile(&wrapped, &base, Some(draft)).map_err(|e| {
+                                    // Name the document's own pointer, not where the wrapper keeps it.
+                                    let e = e.replace(&format!("/{defs_key}/"), "/components/schemas/");
                                     format!("{} {template} → {key} ({media}): {e}", method.to_uppercase())
                                 })?;
                                 Some(compiled)

@@ -73,9 +73,10 @@ pub fn compile(schema: &Value, base: &Url, draft: Option<Draft>) -> Result<Compi
     }
     let validator = options.build(schema).map_err(|e| {
         let text = e.to_string();
-        if e.instance_path().as_str().is_empty()
-            || matches!(e.kind(), jsonschema::error::ValidationErrorKind::Referencing(_))
-        {
+        if let jsonschema::error::ValidationErrorKind::Referencing(_) = e.kind() {
+            return ref_error(&text);
+        }
+        if e.instance_path().as_str().is_empty() {
             format!("invalid JSON Schema: {text}")
         } else {
             format!(
@@ -87,6 +88,19 @@ pub fn compile(schema: &Value, base: &Url, draft: Option<Draft>) -> Result<Compi
     Ok(CompiledSchema {
         validator: Arc::new(validator),
     })
+}
+
+/// `Resource 'URI' is not present in a registry and retrieving it failed: WHY`, said shorter:
+/// the URI and our reason say it all.
+fn ref_error(text: &str) -> String {
+    match text.split_once("retrieving it failed: ") {
+        Some((_, why)) if why.starts_with("remote $ref") => why.to_string(),
+        Some((head, why)) => {
+            let uri = head.split('\'').nth(1).unwrap_or("");
+            format!("$ref {uri}: {why}")
+        }
+        None => format!("$ref does not resolve: {text}"),
+    }
 }
 
 /// Reads and compiles a schema file.
