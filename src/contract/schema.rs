@@ -228,5 +228,10 @@ mod tests {
         let s = compile(&s, &base(), None).unwrap();
         assert!(!s.is_valid(&json!(5)));
         assert!(s.is_valid(&json!(4)));
+        // `format` asserts under draft 7 and is an annotation under 2020-12 (docs/assertions.md#schema).
+        let d7 = json!({"$schema": "http://json-schema.org/draft-07/schema#", "format": "date-time"});
+        assert!(!compile(&d7, &base(), None).unwrap().is_valid(&json!("nope")));
+        let d2020 = json!({"format": "date-time"});
+        assert!(compile(&d2020, &base(), None).unwrap().is_valid(&json!("nope")));
     }
 }
