@@ -445,45 +445,7 @@ pub struct SampleExpect {
     pub json: Vec<(JsonQuery, Matcher)>,
     pub body: Option<Matcher>,
     /// The contract checks (docs/assertions.md#schema, #openapi, #certificate).
-    pub contract: Contract,
-}
-
-/// The contract part of [`SampleExpect`].
-#[derive(Debug, Clone, Default)]
-pub struct Contract {
-    pub schema: Option<crate::contract::schema::CompiledSchema>,
-    /// The document, the request's method and its path after the base URL's own path.
-    pub openapi: Option<(std::sync::Arc<crate::contract::openapi::OpenApi>, String, String)>,
-    pub certificate: Vec<(String, Matcher)>,
-    /// The request's URL, for `certificate: no TLS on …`.
-    pub url: String,
-}
-
-impl Contract {
-    /// Judges `response` against the schema, the OpenAPI operation and the certificate asserts.
-    pub fn check(&self, response: &Response) -> Vec<String> {
-        let mut failures = Vec::new();
-        if let Some(schema) = &self.schema {
-            match serde_json::from_str::<Value>(&response.body) {
-                Ok(doc) => failures.extend(schema.violations(&doc, "schema: ")),
-                Err(e) => failures.push(format!("schema: body is not JSON: {e}")),
-            }
-        }
-        if let Some((doc, method, path)) = &self.openapi {
-            let answer = crate::contract::openapi::Answer {
-                status: response.status,
-                content_type: response.header("content-type"),
-                body: &response.body,
-            };
-            failures.extend(doc.check(method, path, &answer));
-        }
-        failures.extend(crate::contract::certificate::check(
-            &self.certificate,
-            &self.url,
-            response.certificate.as_ref(),
-        ));
-        failures
-    }
+    pub contract: crate::contract::Contract,
 }
 
 /// A header value is text, so a number or boolean written in YAML (`x-limit: 100`) is compared

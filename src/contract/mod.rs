@@ -6,3 +6,45 @@ pub mod certificate;
 pub mod openapi;
 pub mod schema;
 pub mod suite_format;
+
+use crate::assert::Matcher;
+use serde_json::Value;
+
+/// The contract part of a check's per-sample assertions ([`crate::assert::SampleExpect`]),
+/// variables expanded.
+#[derive(Debug, Clone, Default)]
+pub struct Contract {
+    pub schema: Option<crate::contract::schema::CompiledSchema>,
+    /// The document, the request's method and its path after the base URL's own path.
+    pub openapi: Option<(std::sync::Arc<crate::contract::openapi::OpenApi>, String, String)>,
+    pub certificate: Vec<(String, Matcher)>,
+    /// The request's URL, for `certificate: no TLS on …`.
+    pub url: String,
+}
+
+impl Contract {
+    /// Judges `response` against the schema, the OpenAPI operation and the certificate asserts.
+    pub fn check(&self, response: &crate::assert::Response) -> Vec<String> {
+        let mut failures = Vec::new();
+        if let Some(schema) = &self.schema {
+            match serde_json::from_str::<Value>(&response.body) {
+                Ok(doc) => failures.extend(schema.violations(&doc, "schema: ")),
+                Err(e) => failures.push(format!("schema: body is not JSON: {e}")),
+            }
+        }
+        if let Some((doc, method, path)) = &self.openapi {
+            let answer = crate::contract::openapi::Answer {
+                status: response.status,
+                content_type: response.header("content-type"),
+                body: &response.body,
+            };
+            failures.extend(doc.check(method, path, &answer));
+        }
+        failures.extend(crate::contract::certificate::check(
+            &self.certificate,
+            &self.url,
+            response.certificate.as_ref(),
+        ));
+        failures
+    }
+}

@@ -44,85 +44,31 @@ impl OpenApi {
     /// Reads the document at `path` and compiles every response schema in it.
     pub fn load(path: &Path) -> Result<OpenApi, String> {
         let mut doc = read_document(path)?;
-        let version = doc
-            .get("openapi")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let draft = if version.starts_with("3.0") {
-            Draft::Draft4
-        } else if version.starts_with("3.1") {
-            Draft::Draft202012
-        } else {
-            let found = match (doc.get("openapi"), doc.get("swagger")) {
-                (Some(v), _) => format!("its `openapi` is {v}"),
-                (None, Some(v)) => format!("it is Swagger {v}"),
-                (None, None) => "it has no `openapi` field".to_string(),
-            };
-            return Err(format!(
-                "{} is not an OpenAPI 3.0 or 3.1 document ({found})",
-                path.display()
-            ));
-        };
+        let draft = draft_of(&doc, path)?;
         adapt_schemas(&mut doc, draft == Draft::Draft4);
-        let base = file_url(path)?;
         let defs_key = if draft == Draft::Draft4 {
             "definitions"
         } else {
             "$defs"
         };
-        let defs = doc.pointer("/components/schemas").cloned().unwrap_or(json!({}));
+        let compiler = Compiler {
+            doc: &doc,
+            base: file_url(path)?,
+            draft,
+            defs_key,
+            defs: doc.pointer("/components/schemas").cloned().unwrap_or(json!({})),
+        };
         let mut operations = Vec::new();
-        let paths = doc
-            .get("paths")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        for (template, item) in &paths {
+        for (template, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
             for method in METHODS {
                 let Some(op) = item.get(method) else { continue };
-                let op =
-                    follow(&doc, op).ok_or_else(|| format!("{method} {template}: $ref does not resolve"))?;
-                let mut responses = Vec::new();
-                for (key, response) in op
-                    .get("responses")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                {
-                    let response = follow(&doc, response)
-                        .ok_or_else(|| format!("{method} {template} {key}: $ref does not resolve"))?;
-                    let mut contents = Vec::new();
-                    for (media, body) in response
-                        .get("content")
-                        .and_then(Value::as_object)
-                        .into_iter()
-                        .flatten()
-                    {
-                        let schema = match body.get("schema") {
-                            Some(s) => {
-                                let wrapped = json!({ defs_key: defs, "allOf": [s] });
-                                let compiled = compile(&wrapped, &base, Some(draft)).map_err(|e| {
-                                    // Name the document's own pointer, not where the wrapper keeps it.
-                                    let e = e.replace(&format!("/{defs_key}/"), "/components/schemas/");
-                                    format!("{} {template} → {key} ({media}): {e}", method.to_uppercase())
-                                })?;
-                                Some(compiled)
-                            }
-                            None => None,
-                        };
-                        contents.push(Content {
-                            media: media.to_ascii_lowercase(),
-                            schema,
-                        });
-                    }
-                    responses.push((key.clone(), contents));
-                }
+                let label = format!("{} {template}", method.to_uppercase());
+                let op = follow(&doc, op).ok_or_else(|| format!("{label}: $ref does not resolve"))?;
                 operations.push(Operation {
                     method: method.to_uppercase(),
                     template: template.clone(),
                     segments: segments(template),
-                    responses,
+                    responses: compiler.responses(&label, op)?,
                 });
             }
         }
@@ -194,6 +140,81 @@ impl OpenApi {
             Ok(doc) => schema.violations(&doc, &at),
             Err(e) => vec![format!("{at}body is not JSON: {e}")],
         }
+    }
+}
+
+/// 3.0 documents are judged with draft 4 (plus 3.0's own keywords), 3.1 with 2020-12.
+fn draft_of(doc: &Value, path: &Path) -> Result<Draft, String> {
+    let version = doc.get("openapi").and_then(Value::as_str).unwrap_or("");
+    if version.starts_with("3.0") {
+        return Ok(Draft::Draft4);
+    }
+    if version.starts_with("3.1") {
+        return Ok(Draft::Draft202012);
+    }
+    let found = match (doc.get("openapi"), doc.get("swagger")) {
+        (Some(v), _) => format!("its `openapi` is {v}"),
+        (None, Some(v)) => format!("it is Swagger {v}"),
+        (None, None) => "it has no `openapi` field".to_string(),
+    };
+    Err(format!(
+        "{} is not an OpenAPI 3.0 or 3.1 document ({found})",
+        path.display()
+    ))
+}
+
+/// Compiles the response schemas of one document.
+struct Compiler<'a> {
+    doc: &'a Value,
+    base: reqwest::Url,
+    draft: Draft,
+    /// Where the wrapper schema keeps `components.schemas` (`#/components/schemas/X` refs were
+    /// rewritten to point there).
+    defs_key: &'static str,
+    defs: Value,
+}
+
+impl Compiler<'_> {
+    /// Every documented status of an operation (`label`: `GET /path`) and its contents.
+    fn responses(&self, label: &str, op: &Value) -> Result<Vec<(String, Vec<Content>)>, String> {
+        let mut responses = Vec::new();
+        for (key, response) in op
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let response =
+                follow(self.doc, response).ok_or_else(|| format!("{label} {key}: $ref does not resolve"))?;
+            let mut contents = Vec::new();
+            for (media, body) in response
+                .get("content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let schema = match body.get("schema") {
+                    Some(s) => Some(
+                        self.schema(s)
+                            .map_err(|e| format!("{label} → {key} ({media}): {e}"))?,
+                    ),
+                    None => None,
+                };
+                contents.push(Content {
+                    media: media.to_ascii_lowercase(),
+                    schema,
+                });
+            }
+            responses.push((key.clone(), contents));
+        }
+        Ok(responses)
+    }
+
+    fn schema(&self, s: &Value) -> Result<CompiledSchema, String> {
+        let wrapped = json!({ self.defs_key: self.defs, "allOf": [s] });
+        compile(&wrapped, &self.base, Some(self.draft))
+            // Name the document's own pointer, not where the wrapper keeps it.
+            .map_err(|e| e.replace(&format!("/{}/", self.defs_key), "/components/schemas/"))
     }
 }
 

@@ -170,7 +170,7 @@ fn contract(
     f: &dyn Fn(&Value) -> Result<Value, String>,
     req: &Prepared,
     base_url: &str,
-) -> Result<crate::assert::Contract, String> {
+) -> Result<crate::contract::Contract, String> {
     let e = &check.expect;
     let openapi = e.openapi.as_ref().map(|doc| {
         let base_path = Url::parse(base_url)
@@ -183,7 +183,7 @@ fn contract(
         };
         (doc.clone(), req.method.as_str().to_string(), path)
     });
-    Ok(crate::assert::Contract {
+    Ok(crate::contract::Contract {
         schema: e.schema.clone(),
         openapi,
         certificate: e
