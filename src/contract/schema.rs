@@ -24,8 +24,11 @@ impl std::fmt::Debug for CompiledSchema {
 }
 
 /// Reads a `.json` file as JSON and anything else as YAML (a superset of JSON).
+/// The suite files' limits hold: 10 MiB, UTF-8, bounded nesting (docs/behaviour.md).
 pub fn read_document(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let shown = path.display().to_string();
+    let text = crate::yaml::read_file(path, &shown).map_err(|e| format!("{shown}: {}", e.message))?;
+    crate::yaml::check_nesting(&text, &shown).map_err(|e| format!("{shown}: {}", e.message))?;
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
         serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
