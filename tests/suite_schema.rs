@@ -90,8 +90,15 @@ fn suite_literals(source: &str) -> Vec<String> {
         }
         i += source[i..].chars().next().map_or(1, char::len_utf8);
     }
-    found.retain(|s| s.contains("customer:") && s.contains("checks:"));
     found
+}
+
+fn suite_like(s: &String) -> bool {
+    s.contains("customer:") && s.contains("checks:")
+}
+
+fn environments_like(s: &String) -> bool {
+    s.contains("environments:") && !s.contains("checks:")
 }
 
 #[test]
@@ -121,7 +128,8 @@ fn every_suite_the_tests_and_docs_write_that_loads_validates() {
         if path.extension().is_some_and(|e| e == "rs") {
             let source = std::fs::read_to_string(&path).unwrap();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            texts.extend(suite_literals(&source).into_iter().map(|t| (name.clone(), t)));
+            let suites = suite_literals(&source).into_iter().filter(suite_like);
+            texts.extend(suites.map(|t| (name.clone(), t)));
         }
     }
     let mut docs = vec![root().join("README.md")];
@@ -160,6 +168,49 @@ fn every_suite_the_tests_and_docs_write_that_loads_validates() {
     assert!(
         wrong.is_empty(),
         "suites that load but fail the schema:\n{}",
+        wrong.join("\n---\n")
+    );
+}
+
+#[test]
+fn every_environments_file_the_tests_and_docs_write_that_loads_validates() {
+    let v = validator(ENVIRONMENTS);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("environments.yaml");
+    let mut texts: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(root().join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let source = std::fs::read_to_string(&path).unwrap();
+            texts.extend(suite_literals(&source).into_iter().filter(environments_like));
+        }
+    }
+    for doc in [root().join("README.md"), root().join("docs/environments.md")] {
+        let text = std::fs::read_to_string(doc).unwrap();
+        for block in text.split("```yaml\n").skip(1) {
+            texts.push(block.split("```").next().unwrap_or("").to_string());
+        }
+    }
+    let mut loaded = 0;
+    let mut wrong = Vec::new();
+    for text in texts.iter().filter(|t| environments_like(t)) {
+        std::fs::write(&file, text).unwrap();
+        if !matches!(
+            endpoint_check::env::EnvironmentsFile::load(&file, "environments.yaml"),
+            Ok(Some(_))
+        ) {
+            continue;
+        }
+        loaded += 1;
+        match violations(&v, text) {
+            Some(errors) if errors.is_empty() => {}
+            other => wrong.push(format!("{other:?}\n{text}")),
+        }
+    }
+    assert!(loaded >= 10, "only {loaded} environments files load");
+    assert!(
+        wrong.is_empty(),
+        "environments files that load but fail the schema:\n{}",
         wrong.join("\n---\n")
     );
 }
