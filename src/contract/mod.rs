@@ -8,7 +8,6 @@ pub mod schema;
 pub mod suite_format;
 
 use crate::assert::Matcher;
-use serde_json::Value;
 
 /// The contract part of a check's per-sample assertions ([`crate::assert::SampleExpect`]),
 /// variables expanded.
@@ -26,18 +25,19 @@ impl Contract {
     /// Judges `response` against the schema, the OpenAPI operation and the certificate asserts.
     pub fn check(&self, response: &crate::assert::Response) -> Vec<String> {
         let mut failures = Vec::new();
+        let answer = openapi::Answer {
+            status: response.status,
+            content_type: response.header("content-type"),
+            body: &response.body,
+            parsed: &std::cell::OnceCell::new(),
+        };
         if let Some(schema) = &self.schema {
-            match serde_json::from_str::<Value>(&response.body) {
-                Ok(doc) => failures.extend(schema.violations(&doc, "schema: ")),
+            match answer.json() {
+                Ok(doc) => failures.extend(schema.violations(doc, "schema: ")),
                 Err(e) => failures.push(format!("schema: body is not JSON: {e}")),
             }
         }
         if let Some((doc, method, path)) = &self.openapi {
-            let answer = crate::contract::openapi::Answer {
-                status: response.status,
-                content_type: response.header("content-type"),
-                body: &response.body,
-            };
             failures.extend(doc.check(method, path, &answer));
         }
         failures.extend(crate::contract::certificate::check(

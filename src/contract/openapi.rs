@@ -38,6 +38,16 @@ pub struct Answer<'a> {
     pub status: u16,
     pub content_type: Option<&'a str>,
     pub body: &'a str,
+    /// The body parsed once, shared with `expect.schema`.
+    pub parsed: &'a std::cell::OnceCell<Result<Value, String>>,
+}
+
+impl Answer<'_> {
+    /// The body parsed as JSON (once), or why not.
+    pub fn json(&self) -> &Result<Value, String> {
+        self.parsed
+            .get_or_init(|| serde_json::from_str(self.body).map_err(|e| e.to_string()))
+    }
 }
 
 impl OpenApi {
@@ -136,8 +146,8 @@ impl OpenApi {
         let (Some(schema), true, false) = (&content.schema, is_json(&media), method == "HEAD") else {
             return Vec::new();
         };
-        match serde_json::from_str::<Value>(answer.body) {
-            Ok(doc) => schema.violations(&doc, &at),
+        match answer.json() {
+            Ok(doc) => schema.violations(doc, &at),
             Err(e) => vec![format!("{at}body is not JSON: {e}")],
         }
     }
@@ -382,6 +392,7 @@ components:
             status,
             content_type: Some(ct),
             body,
+            parsed: Box::leak(Box::default()),
         }
     }
 
