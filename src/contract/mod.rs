@@ -8,6 +8,15 @@ pub mod schema;
 pub mod suite_format;
 
 use crate::assert::Matcher;
+use serde_json::Value;
+
+/// A body parsed as JSON at most once per response, or why it is not JSON.
+pub type Parsed = std::cell::OnceCell<Result<Value, String>>;
+
+/// The body of `parsed`, parsing `body` the first time.
+pub fn parse_once<'a>(parsed: &'a Parsed, body: &str) -> &'a Result<Value, String> {
+    parsed.get_or_init(|| serde_json::from_str(body).map_err(|e| e.to_string()))
+}
 
 /// The contract part of a check's per-sample assertions ([`crate::assert::SampleExpect`]),
 /// variables expanded.
@@ -23,13 +32,14 @@ pub struct Contract {
 
 impl Contract {
     /// Judges `response` against the schema, the OpenAPI operation and the certificate asserts.
-    pub fn check(&self, response: &crate::assert::Response) -> Vec<String> {
+    /// `parsed` holds the body parsed as JSON once someone needed it.
+    pub fn check(&self, response: &crate::assert::Response, parsed: &Parsed) -> Vec<String> {
         let mut failures = Vec::new();
         let answer = openapi::Answer {
             status: response.status,
             content_type: response.header("content-type"),
             body: &response.body,
-            parsed: &std::cell::OnceCell::new(),
+            parsed,
         };
         if let Some(schema) = &self.schema {
             match answer.json() {

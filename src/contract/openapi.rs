@@ -39,14 +39,13 @@ pub struct Answer<'a> {
     pub content_type: Option<&'a str>,
     pub body: &'a str,
     /// The body parsed once, shared with `expect.schema`.
-    pub parsed: &'a std::cell::OnceCell<Result<Value, String>>,
+    pub parsed: &'a super::Parsed,
 }
 
 impl Answer<'_> {
     /// The body parsed as JSON (once), or why not.
     pub fn json(&self) -> &Result<Value, String> {
-        self.parsed
-            .get_or_init(|| serde_json::from_str(self.body).map_err(|e| e.to_string()))
+        super::parse_once(self.parsed, self.body)
     }
 }
 
