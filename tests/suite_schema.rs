@@ -93,11 +93,11 @@ fn suite_literals(source: &str) -> Vec<String> {
     found
 }
 
-fn suite_like(s: &String) -> bool {
+fn suite_like(s: &str) -> bool {
     s.contains("customer:") && s.contains("checks:")
 }
 
-fn environments_like(s: &String) -> bool {
+fn environments_like(s: &str) -> bool {
     s.contains("environments:") && !s.contains("checks:")
 }
 
@@ -128,7 +128,7 @@ fn every_suite_the_tests_and_docs_write_that_loads_validates() {
         if path.extension().is_some_and(|e| e == "rs") {
             let source = std::fs::read_to_string(&path).unwrap();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let suites = suite_literals(&source).into_iter().filter(suite_like);
+            let suites = suite_literals(&source).into_iter().filter(|s| suite_like(s));
             texts.extend(suites.map(|t| (name.clone(), t)));
         }
     }
@@ -182,7 +182,11 @@ fn every_environments_file_the_tests_and_docs_write_that_loads_validates() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rs") {
             let source = std::fs::read_to_string(&path).unwrap();
-            texts.extend(suite_literals(&source).into_iter().filter(environments_like));
+            texts.extend(
+                suite_literals(&source)
+                    .into_iter()
+                    .filter(|s| environments_like(s)),
+            );
         }
     }
     for doc in [root().join("README.md"), root().join("docs/environments.md")] {
