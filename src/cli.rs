@@ -49,6 +49,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the JSON Schema of the suite format (or, with `environments`, of environments.yaml)
+    Schema {
+        /// `environments` for environments.yaml; nothing for suite files
+        #[arg(value_name = "WHICH")]
+        which: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod assert;
 pub mod cli;
+pub mod contract;
 pub mod duration;
 pub mod env;
 pub mod error;

@@ -267,8 +267,20 @@ fn serve_then_localhost_passes_every_bundled_check() {
     assert!(passing_in(stdout) >= MIN_CHECKS, "{stdout}");
     assert!(summary(report, "passed") >= MIN_CHECKS, "{stdout}");
     assert_eq!(summary(report, "failed"), 0, "{stdout}");
-    // `localhost` runs the writes too.
-    assert_eq!(summary(report, "skipped"), 0, "{stdout}");
+    // `localhost` runs the writes too; only the certificate checks (production and staging
+    // only: localhost speaks plain http) are skipped.
+    let skipped: Vec<&str> = report["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["checks"].as_array().unwrap())
+        .filter(|c| c["status"] == "skipped")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        skipped, ["TLS certificate is valid for two more weeks"; 2],
+        "{stdout}"
+    );
     assert_eq!(report["environment"], "localhost");
 }
 
@@ -477,4 +489,43 @@ fn latency_failures_are_told_apart_from_the_rest() {
     ] {
         assert!(!is_latency_failure(other), "{other}");
     }
+}
+
+/// The fixture route that breaks the contract on purpose (`job_contract_drift` answers a number
+/// where fixtures/openapi.yaml says string) fails the bundled OpenAPI document with its path,
+/// while an ordinary job passes it (docs/assertions.md#openapi).
+#[test]
+fn the_fixtures_contract_drift_fails_the_bundled_openapi_document() {
+    let _one = one_run_at_a_time();
+    let server = Server::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let openapi = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/openapi.yaml");
+    let suite = format!(
+        "customer: drift\nopenapi: {}\ndefaults: {{ headers: {{ x-api-key: demo-key }} }}\nchecks:\n  \
+         - name: drift\n    request: {{ path: /api/transcode/status/job_contract_drift }}\n  \
+         - name: ordinary\n    request: {{ path: /api/transcode/status/job_1 }}\n",
+        openapi.display()
+    );
+    let file = dir.path().join("drift.yaml");
+    std::fs::write(&file, suite).unwrap();
+    let args: Vec<std::ffi::OsString> = ["localhost", "--yes", "--base-url", &server.base_url, "-s"]
+        .iter()
+        .map(|a| a.into())
+        .chain([file.clone().into_os_string()])
+        .collect();
+    let run = run(&refs(&args));
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        support::check(&run.report, "ordinary")["status"],
+        "passed",
+        "{}",
+        run.stdout
+    );
+    let failures = support::failures(support::check(&run.report, "drift"));
+    assert!(
+        failures.contains(
+            r#"openapi: GET /api/transcode/status/{jobId} → 200: $.status: 5 is not of type "string""#
+        ),
+        "{failures}"
+    );
 }

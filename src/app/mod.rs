@@ -33,6 +33,7 @@ pub async fn main(cli: Cli, signals: Signals, redactor: Redactor) -> Code {
         Some(Command::Validate { run }) => commands::validate(options(run), &ctx),
         Some(Command::Serve(args)) => commands::serve(args, &ctx).await,
         Some(Command::Completions { shell }) => commands::completions(shell),
+        Some(Command::Schema { which }) => crate::contract::suite_format::print(which.as_deref()),
     };
     outcome.unwrap_or_else(|e| {
         report_error(&e, &ctx.redactor);

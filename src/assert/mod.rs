@@ -418,6 +418,8 @@ pub struct Response {
     pub body: String,
     /// The time the sample took (docs/assertions.md#latency).
     pub latency: Duration,
+    /// The server's leaf certificate, on `https://`.
+    pub certificate: Option<crate::contract::certificate::PeerCertificate>,
 }
 
 impl Response {
@@ -442,6 +444,8 @@ pub struct SampleExpect {
     pub headers: Vec<(String, Matcher)>,
     pub json: Vec<(JsonQuery, Matcher)>,
     pub body: Option<Matcher>,
+    /// The contract checks (docs/assertions.md#schema, #openapi, #certificate).
+    pub contract: crate::contract::Contract,
 }
 
 /// A header value is text, so a number or boolean written in YAML (`x-limit: 100`) is compared
@@ -493,20 +497,23 @@ pub fn check_sample(expect: &SampleExpect, response: &Response) -> Vec<String> {
         let matcher = header_matcher(matcher, text);
         failures.extend(matcher.check(&format!("header {name}"), found.as_ref()));
     }
+    // The body is parsed at most once, for `json` and the contract checks alike.
+    let parsed = std::cell::OnceCell::new();
     if !expect.json.is_empty() {
-        match response.json() {
+        match crate::contract::parse_once(&parsed, &response.body) {
             Ok(doc) => {
                 for (query, matcher) in &expect.json {
-                    let found = query.select(&doc);
+                    let found = query.select(doc);
                     failures.extend(matcher.check(&query.source, found.as_ref()));
                 }
             }
-            Err(why) => failures.push(why),
+            Err(e) => failures.push(format!("body is not JSON ({e})")),
         }
     }
     if let Some(matcher) = &expect.body {
         failures.extend(matcher.check("body", Some(&Value::String(response.body.clone()))));
     }
+    failures.extend(expect.contract.check(response, &parsed));
     failures
 }
 

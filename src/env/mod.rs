@@ -27,4 +27,4 @@ pub const DEFAULT_LOCALHOST: &str = "http://localhost:3000";
 pub const DEFAULT_PRODUCTION_DELAY: Duration = Duration::from_secs(5);
 
 /// Subcommand names: they cannot name an environment (docs/cli.md).
-pub const RESERVED: &[&str] = &["list", "validate", "serve", "completions", "help"];
+pub const RESERVED: &[&str] = &["list", "validate", "serve", "completions", "schema", "help"];

@@ -55,7 +55,9 @@ pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
         .user_agent(concat!("endpoint-check/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(opts.pool_size.max(1))
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        // The peer certificate, for `expect.certificate` (docs/assertions.md#certificate).
+        .tls_info(true);
     if !proxy_configured(|name| std::env::var_os(name)) {
         // The same as the environment says (no proxy), without matching every request's host
         // against an empty proxy list.
@@ -116,7 +118,7 @@ pub async fn send(
     let mut ttfb = None;
     let exchange = exchange(client, req, follow_redirects, started, &mut ttfb);
     let result = match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok((status, headers, raw))) => {
+        Ok(Ok((status, headers, raw, certificate))) => {
             let latency = started.elapsed();
             // Decoding and parsing happen after the clock stopped: they are our cost, not the server's.
             decode::decode(&headers, raw).map(|body| Response {
@@ -124,6 +126,10 @@ pub async fn send(
                 headers: header_pairs(&headers),
                 body: into_text(body),
                 latency,
+                certificate: certificate.map(|der| crate::contract::certificate::PeerCertificate {
+                    der,
+                    seen_at: std::time::SystemTime::now(),
+                }),
             })
         }
         Ok(Err(e)) => Err(e),
@@ -141,7 +147,7 @@ async fn exchange(
     follow_redirects: bool,
     started: Instant,
     ttfb: &mut Option<Duration>,
-) -> Result<(u16, HeaderMap, Vec<u8>), String> {
+) -> Result<(u16, HeaderMap, Vec<u8>, Option<Vec<u8>>), String> {
     // Redirect hops only: the first request is sent from `first` as it is.
     let mut hop: Option<Prepared> = None;
     let mut hops = 0;
@@ -173,6 +179,11 @@ async fn exchange(
             continue;
         }
         let headers = std::mem::take(response.headers_mut());
+        let certificate = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|t| t.peer_certificate())
+            .map(<[u8]>::to_vec);
         let expected = response.content_length().unwrap_or(0) as usize;
         let mut body = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
         while let Some(chunk) = response.chunk().await.map_err(|e| error::describe_body(&e))? {
@@ -184,7 +195,7 @@ async fn exchange(
             }
             body.extend_from_slice(&chunk);
         }
-        return Ok((status.as_u16(), headers, body));
+        return Ok((status.as_u16(), headers, body, certificate));
     }
 }
 

@@ -288,8 +288,10 @@ async fn run_check(
         built_ins: &ctx.built_ins,
     };
     let started = Instant::now();
-    let built = request::build(check, &scope, &ctx.settings, &ctx.redactor)
-        .and_then(|req| Ok((req, request::expect(check, &scope)?)));
+    let built = request::build(check, &scope, &ctx.settings, &ctx.redactor).and_then(|req| {
+        let expect = request::expect(check, &scope, &req, &ctx.settings.base_url)?;
+        Ok((req, expect))
+    });
     let (req, expect) = match built {
         Ok(built) => built,
         Err(why) => {

@@ -144,7 +144,12 @@ fn body(template: &BodyTemplate, scope: &Scope) -> Result<(Option<Bytes>, Option
 }
 
 /// The check's per-sample assertions with every variable expanded.
-pub(crate) fn expect(check: &Check, scope: &Scope) -> Result<SampleExpect, String> {
+pub(crate) fn expect(
+    check: &Check,
+    scope: &Scope,
+    req: &Prepared,
+    base_url: &str,
+) -> Result<SampleExpect, String> {
     let e = &check.expect;
     let f = |v: &Value| scope.expand_json(v);
     // Keys holding `${var}` are expanded and checked here (docs/variables.md, "Variables in keys").
@@ -166,5 +171,38 @@ pub(crate) fn expect(check: &Check, scope: &Scope) -> Result<SampleExpect, Strin
             .map(|(k, m)| Ok((k.resolve(&expand)?, m.expand(&f)?)))
             .collect::<Result<_, String>>()?,
         body: e.body.as_ref().map(|m| m.expand(&f)).transpose()?,
+        contract: contract(check, &f, req, base_url)?,
+    })
+}
+
+/// The contract checks of a check, for this request: the OpenAPI operation is looked up by the
+/// path after the base URL's own path (docs/assertions.md#openapi).
+fn contract(
+    check: &Check,
+    f: &dyn Fn(&Value) -> Result<Value, String>,
+    req: &Prepared,
+    base_url: &str,
+) -> Result<crate::contract::Contract, String> {
+    let e = &check.expect;
+    let openapi = e.openapi.as_ref().map(|doc| {
+        let base_path = Url::parse(base_url)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let full = req.url.path();
+        let path = match full.strip_prefix(&base_path) {
+            Some(rest) if rest.starts_with('/') => rest.to_string(),
+            _ => full.to_string(),
+        };
+        (doc.clone(), req.method.as_str().to_string(), path)
+    });
+    Ok(crate::contract::Contract {
+        schema: e.schema.clone(),
+        openapi,
+        certificate: e
+            .certificate
+            .iter()
+            .map(|(n, m)| Ok((n.clone(), m.expand(f)?)))
+            .collect::<Result<_, String>>()?,
+        url: req.url.to_string(),
     })
 }

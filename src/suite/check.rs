@@ -50,6 +50,10 @@ struct RawPoll {
 /// What every check of a suite takes from it: its tags and `defaults`, the folder a `body_file`
 /// is read from, and the environment names `environments:` may use.
 pub(super) struct SuiteScope<'a> {
+    /// The suite's OpenAPI document, if any.
+    pub openapi: Option<std::sync::Arc<crate::contract::openapi::OpenApi>>,
+    /// The suite file: schemas and documents are read relative to it.
+    pub file: &'a std::path::Path,
     pub tags: &'a [String],
     /// `defaults.headers`, read.
     pub headers: &'a [(String, String)],
@@ -70,7 +74,8 @@ pub(super) fn convert_check(ctx: &mut Ctx, at: &[Seg], rc: RawCheck, scope: &Sui
         &mut templates,
     );
     let raw_expect = RawExpect::merged_over(rc.expect, scope.defaults.expect.as_ref());
-    let expect = super::expect::convert(ctx, &path(at, &["expect".into()]), &raw_expect, &mut templates);
+    let mut expect = super::expect::convert(ctx, &path(at, &["expect".into()]), &raw_expect, &mut templates);
+    super::expect::contract(ctx, at, &raw_expect, scope, &mut templates, &mut expect);
     let captures = super::capture::convert(ctx, &path(at, &["capture".into()]), &rc.capture);
 
     let mut tags: Vec<String> = scope.tags.to_vec();

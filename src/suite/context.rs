@@ -15,6 +15,9 @@ pub(super) struct Ctx<'a> {
     /// Did-you-mean suggestions left for this file: each compares against a list the file may
     /// make long, so a file with thousands of unknown names must not compute thousands.
     pub hints_left: usize,
+    /// Schemas compiled so far in this file (a `defaults.expect.schema` is compiled once, not
+    /// once per check), and `None` for one that failed and was reported.
+    pub schemas: std::collections::HashMap<String, Option<crate::contract::schema::CompiledSchema>>,
 }
 
 /// A path into the document, as [`Positions`] indexes it.

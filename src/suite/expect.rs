@@ -22,6 +22,12 @@ pub(super) struct RawExpect {
     pub json: Mapping,
     #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
     body: Option<Value>,
+    schema: Option<Value>,
+    openapi: Option<bool>,
+    certificate: Option<Value>,
+    /// `schema` came from `defaults.expect` (errors point there).
+    #[serde(skip)]
+    schema_from_defaults: bool,
 }
 
 impl RawExpect {
@@ -38,6 +44,10 @@ impl RawExpect {
             headers: merge_map(&d.headers, own.headers, true),
             json: merge_map(&d.json, own.json, false),
             body: own.body.or_else(|| d.body.clone()),
+            schema_from_defaults: own.schema.is_none() && d.schema.is_some(),
+            schema: own.schema.or_else(|| d.schema.clone()),
+            openapi: own.openapi.or(d.openapi),
+            certificate: own.certificate.or_else(|| d.certificate.clone()),
         }
     }
 }
@@ -121,6 +131,33 @@ pub(super) fn convert(
         expect.body = matcher(ctx, &path(at, &["body".into()]), b, templates);
     }
     expect
+}
+
+/// The contract parts of `expect` (docs/assertions.md#schema, #openapi, #certificate). `at` is
+/// the check's own position.
+pub(super) fn contract(
+    ctx: &mut Ctx,
+    at: &[Seg],
+    raw: &RawExpect,
+    scope: &super::check::SuiteScope,
+    templates: &mut Vec<TemplateSite>,
+    expect: &mut Expect,
+) {
+    if let Some(s) = &raw.schema {
+        let schema_at = if raw.schema_from_defaults {
+            vec!["defaults".into(), "expect".into(), "schema".into()]
+        } else {
+            path(at, &["expect".into(), "schema".into()])
+        };
+        expect.schema = super::contract::schema(ctx, &schema_at, s, scope.file);
+    }
+    if raw.openapi != Some(false) {
+        expect.openapi = scope.openapi.clone();
+    }
+    if let Some(c) = &raw.certificate {
+        let here = path(at, &["expect".into(), "certificate".into()]);
+        super::contract::certificate(ctx, &here, c, templates, expect);
+    }
 }
 
 /// `status`: a code, a list of codes, or a class (`2xx`).

@@ -24,6 +24,7 @@ struct RawSuite {
     #[serde(default)]
     defaults: RawDefaults,
     checks: Vec<RawCheck>,
+    openapi: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -36,6 +37,7 @@ pub(super) struct RawDefaults {
     #[serde(default, deserialize_with = "crate::yaml::lenient::mapping")]
     headers: Mapping,
     pub expect: Option<RawExpect>,
+    openapi: Option<String>,
 }
 
 pub(super) fn parse_suite(
@@ -68,6 +70,7 @@ pub(super) fn parse_suite(
         positions,
         errors: Vec::new(),
         hints_left: 20,
+        schemas: HashMap::new(),
     };
     let suite = convert_suite(&mut ctx, raw, path_on_disk, known_environments);
     if ctx.errors.is_empty() {
@@ -148,7 +151,10 @@ fn convert_suite(
         .timeout
         .as_ref()
         .and_then(|v| duration(ctx, &["defaults".into(), "timeout".into()], v));
+    let openapi = suite_openapi(ctx, &raw, path_on_disk);
     let scope = SuiteScope {
+        openapi,
+        file: path_on_disk,
         tags: &raw.tags,
         headers: &default_headers,
         timeout: default_timeout,
@@ -164,6 +170,27 @@ fn convert_suite(
         variables,
         checks,
     }
+}
+
+/// `openapi:` of the suite or of its `defaults` (docs/assertions.md#openapi), loaded once.
+fn suite_openapi(
+    ctx: &mut Ctx,
+    raw: &RawSuite,
+    path_on_disk: &std::path::Path,
+) -> Option<std::sync::Arc<crate::contract::openapi::OpenApi>> {
+    let (at, file): (Vec<Seg>, &String) = match (&raw.openapi, &raw.defaults.openapi) {
+        (Some(_), Some(_)) => {
+            ctx.error(
+                &["defaults".into(), "openapi".into()],
+                "`openapi` is set both on the suite and in `defaults`: set it once",
+            );
+            return None;
+        }
+        (Some(f), None) => (vec!["openapi".into()], f),
+        (None, Some(f)) => (vec!["defaults".into(), "openapi".into()], f),
+        (None, None) => return None,
+    };
+    super::contract::openapi(ctx, &at, file, path_on_disk)
 }
 
 /// Reports, and says so, when the checks would inherit more copies of the suite's tags and

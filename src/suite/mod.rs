@@ -10,6 +10,7 @@
 mod capture;
 mod check;
 mod context;
+mod contract;
 mod dependencies;
 mod expect;
 mod keys;
@@ -136,6 +137,12 @@ pub struct Expect {
     pub headers: Vec<(String, Matcher)>,
     pub json: Vec<(JsonKey, Matcher)>,
     pub body: Option<Matcher>,
+    /// `expect.schema`, compiled (docs/assertions.md#schema).
+    pub schema: Option<crate::contract::schema::CompiledSchema>,
+    /// The suite's OpenAPI document, unless the check opts out with `openapi: false`.
+    pub openapi: Option<std::sync::Arc<crate::contract::openapi::OpenApi>>,
+    /// `expect.certificate`: field name and assertion.
+    pub certificate: Vec<(String, Matcher)>,
 }
 
 #[derive(Debug, Clone)]

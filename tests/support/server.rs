@@ -1037,17 +1037,100 @@ pub fn garbage() -> RawServer {
 
 /// HTTPS with a self-signed certificate for `127.0.0.1` and `localhost`, answering 200 `secure`.
 pub fn self_signed_tls() -> RawServer {
-    use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .expect("self-signed certificate");
-    let key = PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    tls_serving(
+        certified.cert.der().to_vec(),
+        certified.signing_key.serialize_der(),
+    )
+}
+
+/// A certificate for `localhost` and `127.0.0.1` (subject `CN=localhost,O=endpoint-check tests`),
+/// issued by a test CA (`CN=Loopback Test CA,O=endpoint-check tests`), valid until `days` days
+/// and one hour from now.
+pub struct ExpiringCertificate {
+    pub server: RawServer,
+    /// The CA's certificate, PEM: `--cacert` trusts it.
+    pub ca_pem: String,
+    /// `not_after`, Unix seconds.
+    pub not_after: u64,
+}
+
+/// HTTPS answering 200 `secure` with an [`ExpiringCertificate`].
+pub fn expiring_tls(days: u64) -> ExpiringCertificate {
+    use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let not_after = now + days * 86_400 + 3_600;
+    let epoch = rcgen::date_time_ymd(1970, 1, 1);
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // Most general first, as CAs write them: RFC 4514 prints them the other way round.
+    ca.distinguished_name = DistinguishedName::new();
+    ca.distinguished_name
+        .push(DnType::OrganizationName, "endpoint-check tests");
+    ca.distinguished_name.push(DnType::CommonName, "Loopback Test CA");
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca, ca_key);
+    let mut leaf =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).expect("leaf params");
+    leaf.distinguished_name = DistinguishedName::new();
+    leaf.distinguished_name
+        .push(DnType::OrganizationName, "endpoint-check tests");
+    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.not_before = epoch + Duration::from_secs(now - 86_400);
+    leaf.not_after = epoch + Duration::from_secs(not_after);
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    let cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf certificate");
+    ExpiringCertificate {
+        server: tls_serving(cert.der().to_vec(), leaf_key.serialize_der()),
+        ca_pem: pem("CERTIFICATE", ca_cert.der()),
+        not_after,
+    }
+}
+
+/// DER as PEM (rcgen's `pem` feature is off: one small encoder instead of another crate).
+fn pem(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("ASCII"))
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// HTTPS on 127.0.0.1 with this certificate and PKCS#8 key (DER), answering 200 `secure`.
+fn tls_serving(cert_der: Vec<u8>, key_der: Vec<u8>) -> RawServer {
+    use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
+    let key = PrivateKeyDer::Pkcs8(key_der.into());
     let config =
         rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
             .with_no_client_auth()
-            .with_single_cert(vec![certified.cert.der().clone()], key)
+            .with_single_cert(vec![cert_der.into()], key)
             .expect("TLS server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     RawServer::start(move |s| {
