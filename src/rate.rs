@@ -48,9 +48,9 @@ impl Rate {
         let (count, unit) = text.trim().split_once('/').ok_or_else(bad)?;
         let count: f64 = count.trim().parse().map_err(|_| bad())?;
         let unit = match unit.trim() {
-            "s" | "sec" | "second" => Unit::Second,
-            "m" | "min" | "minute" => Unit::Minute,
-            "h" | "hour" => Unit::Hour,
+            "s" => Unit::Second,
+            "m" => Unit::Minute,
+            "h" => Unit::Hour,
             _ => return Err(bad()),
         };
         if !(count.is_finite() && count > 0.0 && count <= 1.0e7) {
