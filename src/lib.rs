@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod assert;
+pub mod baseline;
 pub mod cli;
 pub mod duration;
 pub mod env;
@@ -13,6 +14,7 @@ pub mod exit;
 pub mod fixture;
 pub mod http;
 pub mod interrupt;
+pub mod merge;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -62,6 +62,8 @@ fn ran(
         detail: None,
         passed_samples: usize::from(failures.is_empty()),
         histogram: None,
+        sla: None,
+        across: Default::default(),
     }
 }
 
@@ -121,6 +123,7 @@ fn sample_report() -> RunReport {
         base_url_source: "VERCEL_BRANCH_URL".to_string(),
         duration_ms: 10812.44,
         interrupted: None,
+        origin: Default::default(),
         suites: vec![
             SuiteReport {
                 customer: "audio1.tv".to_string(),

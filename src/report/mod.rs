@@ -4,13 +4,17 @@ use crate::exit::Code;
 pub use crate::interrupt::Interruption;
 pub use crate::stats::{LatencyHistogram, LatencyStats};
 
+pub mod across;
 pub mod file;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod mask;
+pub mod metrics;
 pub mod progress;
+pub mod push;
+pub mod read;
 pub mod tap;
 
 /// How a check ended (docs/reports.md#check-outcomes).
@@ -86,6 +90,10 @@ pub struct CheckReport {
     pub passed_samples: usize,
     /// Every sample's latency, mergeable across runs; `None` when nothing was sent.
     pub histogram: Option<LatencyHistogram>,
+    /// The thresholds the check was judged on; `None` when it sent nothing.
+    pub sla: Option<across::Sla>,
+    /// What a baseline or a merge added (docs/merge.md).
+    pub across: across::CheckAcross,
 }
 
 impl CheckReport {
@@ -107,6 +115,8 @@ impl CheckReport {
             detail: None,
             passed_samples: 0,
             histogram: None,
+            sla: None,
+            across: across::CheckAcross::default(),
         }
     }
 
@@ -175,6 +185,8 @@ pub struct RunReport {
     pub duration_ms: f64,
     pub suites: Vec<SuiteReport>,
     pub interrupted: Option<Interruption>,
+    /// Region, run id, start time; what a merge put together (docs/merge.md).
+    pub origin: across::Origin,
 }
 
 impl RunReport {

@@ -5,6 +5,7 @@ use super::judge::Sample;
 use super::{Details, Finished};
 use crate::assert::sla::{self, SampleCounts};
 use crate::http::Prepared;
+use crate::report::across::Sla;
 use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary};
 use crate::stats::{self, LatencyHistogram};
 use crate::suite::Check;
@@ -145,6 +146,14 @@ impl Tally {
             detail: if show_detail { self.detail } else { None },
             passed_samples: self.ok,
             histogram: Some(self.histogram),
+            sla: Some(Sla::of(
+                check.expect.availability,
+                check.expect.latency,
+                &check.expect.latency_limits,
+                check.expect.regression,
+                check.optional,
+            )),
+            across: Default::default(),
         };
         Finished { report, captures }
     }

@@ -129,6 +129,8 @@ pub struct Expect {
     pub headers: Vec<(String, Matcher)>,
     pub json: Vec<(JsonQuery, Matcher)>,
     pub body: Option<Matcher>,
+    /// `regression`: limits against a `--baseline` (docs/merge.md#baselines).
+    pub regression: Option<crate::baseline::Regression>,
 }
 
 #[derive(Debug, Clone)]
