@@ -246,6 +246,9 @@ fn json_has_the_documented_shape() {
             "base_url",
             "base_url_source",
             "duration_ms",
+            "region",
+            "run_id",
+            "started_at",
             "summary",
             "suites"
         ]
@@ -277,7 +280,10 @@ fn json_has_the_documented_shape() {
             "availability",
             "latency_ms",
             "failures",
-            "skip_reason"
+            "skip_reason",
+            "passed_samples",
+            "histogram",
+            "sla"
         ]
     );
     assert_eq!(
