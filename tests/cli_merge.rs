@@ -59,7 +59,10 @@ fn a_report_carries_region_run_id_histogram_and_sla() {
     assert_eq!(c["passed_samples"], 100);
     assert_eq!(c["histogram"]["encoding"], "hdr-v2-deflate-base64");
     assert_eq!(c["histogram"]["unit"], "us");
-    assert_eq!(c["sla"], serde_json::json!({"availability": 99.9, "latency_ms": {"p95": 2000.0}}));
+    assert_eq!(
+        c["sla"],
+        serde_json::json!({"availability": 99.9, "latency_ms": {"p95": 2000.0}})
+    );
     // Without --region the field is there, null.
     let plain = ws.path().join("plain.json");
     ws.run(&server, &["--json", &s(&plain)]).code(0);
@@ -72,20 +75,28 @@ fn a_histogram_round_trips_bit_for_bit() {
     let ws = Workspace::suite(SLA_SUITE);
     let (run, path) = run_region(&ws, &server, "a", &[]);
     run.code(0);
-    let data = check(&json(&path), "GET /sla")["histogram"]["data"].as_str().unwrap().to_string();
+    let data = check(&json(&path), "GET /sla")["histogram"]["data"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let h = LatencyHistogram::decode(&data).expect("any HdrHistogram reader reads it");
     assert_eq!(h.len(), 100);
     assert_eq!(h.encode(), data);
     // A merge of one report writes the same histogram back.
     let merged = ws.path().join("merged.json");
     merge(&ws, &[&s(&path), "--json", &s(&merged)]).code(0);
-    assert_eq!(check(&json(&merged), "GET /sla")["histogram"]["data"], data.as_str());
+    assert_eq!(
+        check(&json(&merged), "GET /sla")["histogram"]["data"],
+        data.as_str()
+    );
 }
 
 #[test]
 fn merging_copies_of_one_report_leaves_every_percentile_unchanged() {
     let server = TestServer::builder()
-        .route_fn("/sla", |_, n| Reply::status(200).delay(std::time::Duration::from_millis((n % 7) as u64 * 3)))
+        .route_fn("/sla", |_, n| {
+            Reply::status(200).delay(std::time::Duration::from_millis((n % 7) as u64 * 3))
+        })
         .start();
     let ws = Workspace::suite(SLA_SUITE);
     let (run, path) = run_region(&ws, &server, "a", &[]);
@@ -124,7 +135,10 @@ fn a_99_and_a_100_percent_region_fail_a_99_9_sla_naming_the_region() {
         .stdout_has("Merged: 2 reports (regions eu-west, us-east)")
         .stdout_has("eu-west 100.0%, us-east 99.0% (1 of 100 failed: expected status 200, got 503)");
     let line = run.check_line("GET /sla");
-    assert!(line.starts_with('✗') && line.contains("200 samples, 99.5% ok"), "{line}");
+    assert!(
+        line.starts_with('✗') && line.contains("200 samples, 99.5% ok"),
+        "{line}"
+    );
     let merged = json(&out);
     assert!(merged["region"].is_null());
     assert_eq!(merged["regions"], serde_json::json!(["eu-west", "us-east"]));
@@ -132,7 +146,11 @@ fn a_99_and_a_100_percent_region_fail_a_99_9_sla_naming_the_region() {
     assert_eq!(c["status"], "failed");
     assert_eq!(c["samples"], 200);
     assert_eq!(c["passed_samples"], 199);
-    assert!(failures(c).contains("availability 99.5% < 99.9%"), "{}", failures(c));
+    assert!(
+        failures(c).contains("availability 99.5% < 99.9%"),
+        "{}",
+        failures(c)
+    );
     // TAP and JUnit come from the same merged report.
     merge(&ws, &[&s(&eu), &s(&us), "--format", "tap"])
         .code(1)
@@ -152,7 +170,11 @@ fn a_check_in_only_some_reports_says_in_how_many() {
     let (_, c) = run_region(&ws, &server, "c", &[]);
     let run = merge(&ws, &[&s(&a), &s(&b), &s(&c)]);
     run.code(0);
-    assert!(run.check_line("GET /extra").contains("1 of 3 reports"), "{}", run.stdout);
+    assert!(
+        run.check_line("GET /extra").contains("1 of 3 reports"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.check_line("GET /sla").contains("reports"), "{}", run.stdout);
 }
 
@@ -161,15 +183,23 @@ fn merge_refuses_what_is_not_a_report_of_one_environment() {
     let server = TestServer::answering(200);
     let ws = Workspace::suite(SLA_SUITE);
     let (_, a) = run_region(&ws, &server, "a", &[]);
-    merge(&ws, &["missing.json"]).code(2).stderr_has("cannot read report missing.json");
+    merge(&ws, &["missing.json"])
+        .code(2)
+        .stderr_has("cannot read report missing.json");
     let junk = ws.write_file("junk.json", "[1, 2]");
-    merge(&ws, &[&s(&junk)]).code(2).stderr_has("not an endpoint-check JSON report");
+    merge(&ws, &[&s(&junk)])
+        .code(2)
+        .stderr_has("not an endpoint-check JSON report");
     let text = std::fs::read_to_string(&a).unwrap();
     let v2 = ws.write_file("v2.json", &text.replacen("\"version\": 1", "\"version\": 2", 1));
     merge(&ws, &[&s(&v2)]).code(2).stderr_has("a report of version 2");
     let staging = ws.write_file(
         "staging.json",
-        &text.replacen("\"environment\": \"localhost\"", "\"environment\": \"staging\"", 1),
+        &text.replacen(
+            "\"environment\": \"localhost\"",
+            "\"environment\": \"staging\"",
+            1,
+        ),
     );
     merge(&ws, &[&s(&a), &s(&staging)])
         .code(2)
@@ -189,11 +219,15 @@ checks:
 fn a_baseline_shows_the_change_and_gates_on_regression() {
     let fast = TestServer::answering(200);
     let slow = TestServer::builder()
-        .route("/api", Reply::status(200).delay(std::time::Duration::from_millis(40)))
+        .route(
+            "/api",
+            Reply::status(200).delay(std::time::Duration::from_millis(40)),
+        )
         .start();
     let ws = Workspace::suite(BASELINE_SUITE);
     let (run, base) = run_region(&ws, &fast, "prod", &[]);
-    run.code(0).stdout_has("regression limits not judged: no --baseline");
+    run.code(0)
+        .stdout_has("regression limits not judged: no --baseline");
     let (run, now) = run_region(&ws, &slow, "preview", &["--baseline", &s(&base)]);
     run.code(1).stdout_has("vs baseline)");
     let now_report = json(&now);
@@ -203,7 +237,9 @@ fn a_baseline_shows_the_change_and_gates_on_regression() {
     assert!(c["baseline"]["p95"].as_f64().is_some(), "{c}");
     // The same as a gate on a merge; and a baseline that is faster passes.
     merge(&ws, &[&s(&now), "--baseline", &s(&base)]).code(1);
-    merge(&ws, &[&s(&base), "--baseline", &s(&now)]).code(0).stdout_has("vs baseline)");
+    merge(&ws, &[&s(&base), "--baseline", &s(&now)])
+        .code(0)
+        .stdout_has("vs baseline)");
 }
 
 #[test]
@@ -222,12 +258,20 @@ fn a_bad_baseline_exits_2_before_any_request() {
 fn max_regression_applies_to_checks_without_their_own() {
     let fast = TestServer::answering(200);
     let slow = TestServer::builder()
-        .route("/api", Reply::status(200).delay(std::time::Duration::from_millis(40)))
+        .route(
+            "/api",
+            Reply::status(200).delay(std::time::Duration::from_millis(40)),
+        )
         .start();
     let ws = Workspace::suite(&BASELINE_SUITE.replace(", regression: { p95: 20% }", ""));
     let (_, base) = run_region(&ws, &fast, "prod", &[]);
     let (run, _) = run_region(&ws, &slow, "preview", &["--baseline", &s(&base)]);
     run.code(0).stdout_lacks("regression limits not judged");
-    let (run, _) = run_region(&ws, &slow, "preview", &["--baseline", &s(&base), "--max-regression", "50%"]);
+    let (run, _) = run_region(
+        &ws,
+        &slow,
+        "preview",
+        &["--baseline", &s(&base), "--max-regression", "50%"],
+    );
     run.code(1);
 }

@@ -4,7 +4,8 @@
 //!   silent server, hostile raw servers and a TLS server;
 //! - [`bin`]: the built binary with one scrubbed environment;
 //! - [`workspace`]: a temporary suites folder to run it in;
-//! - [`process`]: running it to the end, or spawned, signalled and reaped under a deadline.
+//! - [`process`]: running it to the end, or spawned, signalled and reaped under a deadline;
+//! - [`prometheus`]: real Prometheus and Pushgateway on free loopback ports, and `promtool`.
 //!
 //! Every server listens on 127.0.0.1 only, and every command gets `NO_PROXY` for loopback, so no
 //! test sends a packet off the machine. Nothing waits on a fixed sleep: each wait is for an event
@@ -15,6 +16,7 @@
 
 pub mod bin;
 pub mod process;
+pub mod prometheus;
 pub mod server;
 pub mod workspace;
 
