@@ -55,6 +55,42 @@ pub enum Command {
         #[arg(value_name = "WHICH")]
         which: Option<String>,
     },
+    /// Combine JSON reports of runs from several places into one verdict
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// JSON reports (`--json`) of runs of the same suites against the same environment
+    #[arg(value_name = "REPORT.json", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// What goes to stdout
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also write the merged JSON report to PATH
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Also write the merged JUnit report to PATH
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Also write the merged figures as OpenMetrics text to PATH
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
+    /// Also write the merged report as a self-contained HTML page to PATH
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Compare every sampled check with this earlier JSON report
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: fail a sampled check whose p95 grew more than PCT percent
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub max_regression: Option<f64>,
+    /// When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured under auto)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Only failures and the summary
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -161,10 +197,29 @@ pub struct RunArgs {
     /// Also write a self-contained HTML report to PATH [env: ENDPOINT_CHECK_HTML]
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
+    /// The place this run measures from, written into its reports [env: ENDPOINT_CHECK_REGION]
+    #[arg(long, value_name = "NAME")]
+    pub region: Option<String>,
+    /// Compare every sampled check with this earlier JSON report [env: ENDPOINT_CHECK_BASELINE]
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: fail a sampled check whose p95 grew more than PCT percent [env: ENDPOINT_CHECK_MAX_REGRESSION]
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub max_regression: Option<f64>,
+    /// Also write the run as OpenMetrics text to PATH [env: ENDPOINT_CHECK_METRICS]
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
+    /// PUT the run's metrics to this Prometheus Pushgateway [env: ENDPOINT_CHECK_PUSHGATEWAY]
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::duration::parse(s)
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    crate::baseline::parse_percent(s)
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

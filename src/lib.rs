@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod assert;
+pub mod baseline;
 pub mod cli;
 pub mod contract;
 pub mod duration;
@@ -14,6 +15,7 @@ pub mod exit;
 pub mod fixture;
 pub mod http;
 pub mod interrupt;
+pub mod merge;
 pub mod rate;
 pub mod redact;
 pub mod report;

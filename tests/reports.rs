@@ -62,7 +62,8 @@ fn ran(
         detail: None,
         passed_samples: usize::from(failures.is_empty()),
         histogram: None,
-        latency_limits_ms: Vec::new(),
+        sla: None,
+        across: Default::default(),
     }
 }
 
@@ -122,6 +123,7 @@ fn sample_report() -> RunReport {
         base_url_source: "VERCEL_BRANCH_URL".to_string(),
         duration_ms: 10812.44,
         interrupted: None,
+        origin: Default::default(),
         suites: vec![
             SuiteReport {
                 customer: "audio1.tv".to_string(),
@@ -244,6 +246,9 @@ fn json_has_the_documented_shape() {
             "base_url",
             "base_url_source",
             "duration_ms",
+            "region",
+            "run_id",
+            "started_at",
             "summary",
             "suites"
         ]
@@ -275,7 +280,10 @@ fn json_has_the_documented_shape() {
             "availability",
             "latency_ms",
             "failures",
-            "skip_reason"
+            "skip_reason",
+            "passed_samples",
+            "histogram",
+            "sla"
         ]
     );
     assert_eq!(

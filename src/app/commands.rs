@@ -37,6 +37,7 @@ pub async fn run(env: Option<String>, opts: RunOptions, ctx: &Context) -> Result
     let resolved_in = resolving.elapsed();
     let report = pipeline::execute(prepared, &target, resolved_in, client, &opts, ctx).await?;
     output::write_reports(&report, &opts.output, &ctx.redactor);
+    super::across::push(&report, opts.across.pushgateway.as_deref(), ctx).await;
     Ok(report.exit_code())
 }
 
@@ -58,6 +59,7 @@ pub async fn demo(opts: RunOptions, ctx: &Context) -> Result<Code, Error> {
     let report = pipeline::execute(prepared, &target, starting.elapsed(), client, &opts, ctx).await?;
     stop.cancel();
     output::write_reports(&report, &opts.output, &ctx.redactor);
+    super::across::push(&report, opts.across.pushgateway.as_deref(), ctx).await;
     Ok(report.exit_code())
 }
 

@@ -3,6 +3,7 @@
 //! values once; [`commands`] holds one function per command over the steps in [`pipeline`];
 //! [`output`] shows the run and writes its reports.
 
+mod across;
 mod commands;
 mod options;
 mod output;
@@ -34,6 +35,7 @@ pub async fn main(cli: Cli, signals: Signals, redactor: Redactor) -> Code {
         Some(Command::Serve(args)) => commands::serve(args, &ctx).await,
         Some(Command::Completions { shell }) => commands::completions(shell),
         Some(Command::Schema { which }) => crate::contract::suite_format::print(which.as_deref()),
+        Some(Command::Merge(args)) => across::merge(args, &ctx).await,
     };
     outcome.unwrap_or_else(|e| {
         report_error(&e, &ctx.redactor);

@@ -26,6 +26,60 @@ pub struct RunOptions {
     pub client: http::ClientOptions,
     pub checks: CheckFlags,
     pub output: Output,
+    /// Region, baseline, metrics and push (docs/merge.md).
+    pub across: Across,
+}
+
+/// The options of docs/merge.md, environment fallbacks applied. A bad `ENDPOINT_CHECK_MAX_REGRESSION`
+/// is kept as its error, reported before anything is sent.
+#[derive(Debug, Clone)]
+pub struct Across {
+    pub region: Option<String>,
+    pub baseline: Option<PathBuf>,
+    pub max_regression: Result<Option<f64>, String>,
+    pub metrics: Option<PathBuf>,
+    pub pushgateway: Option<String>,
+}
+
+impl Default for Across {
+    fn default() -> Self {
+        Across {
+            region: None,
+            baseline: None,
+            max_regression: Ok(None),
+            metrics: None,
+            pushgateway: None,
+        }
+    }
+}
+
+impl Across {
+    fn new(args: &RunArgs) -> Across {
+        let var = process_lookup;
+        let max_regression = match (args.max_regression, var("ENDPOINT_CHECK_MAX_REGRESSION")) {
+            (Some(p), _) => Ok(Some(p)),
+            (None, Some(text)) => crate::baseline::parse_percent(&text)
+                .map(Some)
+                .map_err(|e| format!("ENDPOINT_CHECK_MAX_REGRESSION: {e}")),
+            (None, None) => Ok(None),
+        };
+        Across {
+            region: args.region.clone().or_else(|| var("ENDPOINT_CHECK_REGION")),
+            baseline: args
+                .baseline
+                .clone()
+                .or_else(|| var("ENDPOINT_CHECK_BASELINE").map(PathBuf::from)),
+            max_regression,
+            metrics: args
+                .metrics
+                .clone()
+                .or_else(|| var("ENDPOINT_CHECK_METRICS").map(PathBuf::from)),
+            pushgateway: args
+                .pushgateway
+                .clone()
+                .or_else(|| var("ENDPOINT_CHECK_PUSHGATEWAY")),
+        }
+    }
 }
 
 /// What resolving the environment takes from the command line.
@@ -66,6 +120,8 @@ pub struct Output {
     pub github: Option<GitHub>,
     /// `--html`, else `ENDPOINT_CHECK_HTML`.
     pub html: Option<PathBuf>,
+    /// `--metrics`: OpenMetrics text of the run.
+    pub metrics: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +134,7 @@ impl RunOptions {
     /// Reads the flags, and the environment variables that stand in for missing ones.
     pub fn new(args: RunArgs) -> RunOptions {
         let var = process_lookup;
+        let across = Across::new(&args);
         let suites = if !args.suites.is_empty() {
             Some(args.suites)
         } else {
@@ -133,7 +190,9 @@ impl RunOptions {
                 html: args
                     .html
                     .or_else(|| var("ENDPOINT_CHECK_HTML").map(PathBuf::from)),
+                metrics: across.metrics.clone(),
             },
+            across,
         }
     }
 
@@ -168,7 +227,7 @@ impl RunOptions {
 
 /// `always`/`never` win; under `auto` a non-empty `NO_COLOR` turns colors off, else a non-empty
 /// `CLICOLOR_FORCE` other than `0` turns them on, else colors follow the terminal.
-fn use_color(choice: ColorChoice, stdout_is_terminal: bool) -> bool {
+pub(super) fn use_color(choice: ColorChoice, stdout_is_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

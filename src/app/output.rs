@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 /// Fails before anything is sent when a report file could not be written afterwards.
 pub fn check_report_files(output: &Output) -> Result<(), Error> {
-    for path in [&output.json, &output.junit, &output.html].into_iter().flatten() {
+    for path in [&output.json, &output.junit, &output.html, &output.metrics]
+        .into_iter()
+        .flatten()
+    {
         report::file::check_writable(path).map_err(Error::Usage)?;
     }
     Ok(())
@@ -25,6 +28,8 @@ pub struct LiveOutput {
     /// `Some` with human output.
     pub human: Option<human::Style>,
     pub redactor: Redactor,
+    /// Compares each suite with `--baseline` before its block is shown.
+    pub gate: Arc<crate::baseline::Gate>,
 }
 
 impl run::Observer for LiveOutput {
@@ -41,7 +46,13 @@ impl run::Observer for LiveOutput {
             self.progress.suspend(|| {
                 // Human output escapes nothing, so the redacting writer masks every secret in it.
                 let mut out = self.redactor.writer(std::io::stdout());
-                let _ = human::suite_results(suite, style, &mut out);
+                let _ = if self.gate.baseline.is_some() {
+                    let mut suite = suite.clone();
+                    self.gate.apply_suite(&mut suite);
+                    human::suite_results(&suite, style, &mut out)
+                } else {
+                    human::suite_results(suite, style, &mut out)
+                };
                 let _ = out.flush();
             });
         }
@@ -84,6 +95,18 @@ pub fn write_reports(report: &RunReport, output: &Output, redactor: &Redactor) {
         && let Err(e) = report::file::write_atomic(path, redactor, |w| report::html::render(&masked, w))
     {
         problems.push(format!("writing {}: {e}", path.display()));
+    }
+    if let Some(path) = &output.metrics
+        && let Err(e) = report::file::write_atomic(path, redactor, |w| {
+            report::metrics::render_openmetrics(&masked, w)
+        })
+    {
+        problems.push(format!("writing {}: {e}", path.display()));
+    }
+    if output.format != Format::Human {
+        for note in &masked.origin.notes {
+            let _ = writeln!(err, "note: {note}");
+        }
     }
     if let Some(github) = &output.github {
         let annotations = report::github::annotations(&masked);

@@ -24,6 +24,8 @@ pub struct Prepared {
     pub plan: run::Plan,
     pub environments: Option<EnvironmentsFile>,
     built_ins: BuiltIns,
+    /// `--baseline` and `--max-regression`, read before anything is sent (docs/merge.md#baselines).
+    pub gate: Arc<crate::baseline::Gate>,
     /// Keeps the demo's extracted bundle alive for the run.
     _bundle: Option<tempfile::TempDir>,
 }
@@ -62,6 +64,9 @@ pub fn prepare(
     for secret in env::secrets(environments.as_ref(), &env::process_lookup) {
         ctx.redactor.add(secret);
     }
+    let max_regression = opts.across.max_regression.clone().map_err(Error::Usage)?;
+    let gate =
+        crate::baseline::Gate::load(opts.across.baseline.as_deref(), max_regression).map_err(Error::Usage)?;
     let built_ins = BuiltIns::new();
     let plan = run::plan(
         suites,
@@ -76,6 +81,7 @@ pub fn prepare(
         plan,
         environments,
         built_ins,
+        gate: Arc::new(gate),
         _bundle: bundle,
     })
 }
@@ -155,8 +161,11 @@ pub async fn execute(
         progress: progress.clone(),
         human: opts.output.human,
         redactor: ctx.redactor.clone(),
+        gate: prepared.gate.clone(),
     });
     let started = Instant::now();
+    let origin =
+        crate::report::across::Origin::now(opts.across.region.clone(), prepared.built_ins.run_id.clone());
     let suites = run::execute(
         prepared.plan,
         client,
@@ -169,7 +178,7 @@ pub async fn execute(
     .await;
     watcher.abort();
     progress.clear();
-    Ok(RunReport {
+    let mut report = RunReport {
         title,
         environment: target.name.clone(),
         base_url: target.base_url.clone(),
@@ -177,7 +186,10 @@ pub async fn execute(
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         suites,
         interrupted: ctx.signals.received(),
-    })
+        origin,
+    };
+    prepared.gate.apply(&mut report);
+    Ok(report)
 }
 
 /// The banner (human output), the safety countdown, and `--wait` for the base URL; a signal

@@ -62,6 +62,18 @@ fn banner(report: &RunReport) -> Markup {
                 dt { "Base URL" }
                 // Text, not a link: a click would send a request the run did not.
                 dd { code { (report.base_url) } " (from " (report.base_url_source) ")" }
+                @if let Some(region) = &report.origin.region {
+                    dt { "Region" }
+                    dd { (region) }
+                }
+                @if let Some(merged) = &report.origin.merged {
+                    dt { "Merged" }
+                    dd { (merged.reports) " reports" @if !merged.regions.is_empty() { " (regions " (merged.regions.join(", ")) ")" } }
+                }
+                @if !report.origin.started_at.is_empty() {
+                    dt { "Started" }
+                    dd { (report.origin.started_at) }
+                }
                 dt { "Duration" }
                 dd { (fmt_ms(report.duration_ms)) }
             }
@@ -195,6 +207,7 @@ fn check(id: &str, c: &CheckReport) -> Markup {
                 }
             }
             @if ran && c.sampled { (latency(c)) }
+            @if let Some(merged) = &c.across.merged { (regions(merged)) }
             @if let Some(d) = &c.detail { (exchange(c, d)) }
             @if failing { p.back { a href="#failures" { "↑ back to the failures" } } }
         }
@@ -227,8 +240,9 @@ fn limit_text(l: &LatencyLimit) -> String {
 
 /// A sampled check's figures, its histogram and its limits.
 fn latency(c: &CheckReport) -> Markup {
+    let limits = c.sla.as_ref().map(|s| s.drawn_limits()).unwrap_or_default();
     let drawn = match (&c.histogram, &c.latency_ms) {
-        (Some(h), Some(s)) => chart::histogram(h, s, &c.latency_limits_ms),
+        (Some(h), Some(s)) => chart::histogram(h, s, &limits),
         _ => None,
     };
     html! {
@@ -247,12 +261,34 @@ fn latency(c: &CheckReport) -> Markup {
                         }
                     }
                 }
-                @if !c.latency_limits_ms.is_empty() {
+                @if !limits.is_empty() {
                     p { "Limits: "
-                        @for (k, l) in c.latency_limits_ms.iter().enumerate() {
+                        @for (k, l) in limits.iter().enumerate() {
                             @if k > 0 { ", " }
                             (limit_text(l))
                             @if drawn.as_ref().is_some_and(|(_, far)| far.contains(l)) { " (off the chart)" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A merged check's figures per region (docs/merge.md), one row per report that ran it.
+fn regions(merged: &super::across::MergedCheck) -> Markup {
+    html! {
+        table.regions {
+            caption { "By region (" (merged.reports) " of " (merged.of) " reports)" }
+            thead { tr { th { "region" } th { "samples" } th { "ok" } th { "p50" } th { "p95" } th { "p99" } } }
+            tbody {
+                @for r in &merged.regions {
+                    tr {
+                        th scope="row" { (r.region) }
+                        td { (r.samples) }
+                        td { (format!("{:.1}%", r.availability())) }
+                        @for v in [r.p50, r.p95, r.p99] {
+                            td { (v.map(ms).unwrap_or_else(|| "–".into())) }
                         }
                     }
                 }
@@ -303,6 +339,7 @@ mod tests {
                 checks: vec![check],
             }],
             interrupted: None,
+            origin: Default::default(),
         }
     }
 

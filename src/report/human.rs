@@ -1,6 +1,7 @@
 //! The human report (docs/reports.md): a banner, each suite's checks in file order, counts, a verdict.
 //! Colors come from `colored`, switched on or off once for the process by the caller.
 
+use super::across;
 use super::{CheckReport, CheckStatus, ExchangeDetail, RunReport, SuiteReport, Summary};
 use crate::duration::fmt_ms;
 use colored::Colorize;
@@ -85,6 +86,14 @@ fn check_lines(check: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "{indent}{line}")?;
         }
     }
+    if let Some(m) = check
+        .across
+        .merged
+        .as_ref()
+        .filter(|_| check.status != CheckStatus::Passed)
+    {
+        writeln!(out, "        {}", across::breakdown(m).dimmed())?;
+    }
     if let Some(detail) = &check.detail {
         exchange(check, detail, out)?;
     }
@@ -97,10 +106,14 @@ fn sla_figures(check: &CheckReport) -> String {
         format!("{} samples", check.samples),
         format!("{:.1}% ok", check.availability.unwrap_or(0.0)),
     ];
+    let base = check.across.baseline.flatten();
     if let Some(l) = &check.latency_ms {
-        parts.push(format!("p50 {}", fmt_ms(l.p50)));
-        parts.push(format!("p95 {}", fmt_ms(l.p95)));
-        parts.push(format!("p99 {}", fmt_ms(l.p99)));
+        parts.push(across::figure("p50", l.p50, base.and_then(|b| b.p50)));
+        parts.push(across::figure("p95", l.p95, base.and_then(|b| b.p95)));
+        parts.push(across::figure("p99", l.p99, base.and_then(|b| b.p99)));
+    }
+    if let Some(m) = check.across.merged.as_ref().filter(|m| m.reports < m.of) {
+        parts.push(format!("{} of {} reports", m.reports, m.of));
     }
     parts.join(", ")
 }
@@ -174,6 +187,9 @@ pub fn verdict(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", line.red().bold())?;
     } else {
         writeln!(out, "{}", "✅ All customer endpoint tests passed!".green().bold())?;
+    }
+    for note in &report.origin.notes {
+        writeln!(out, "{}", format!("note: {note}").yellow())?;
     }
     writeln!(out, "{RULE}")
 }

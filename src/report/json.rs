@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::across::{BaselineFigures, Sla};
 use super::{
     CheckReport, CheckStatus, LatencyStats, RequestSummary, ResponseSummary, RunReport, Summary, round_ms,
     round_percent, round_stats,
@@ -23,6 +24,11 @@ struct JsonReport<'a> {
     base_url: &'a str,
     base_url_source: &'a str,
     duration_ms: f64,
+    region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regions: Option<&'a [String]>,
+    run_id: &'a str,
+    started_at: &'a str,
     summary: Summary,
     suites: Vec<JsonSuite<'a>>,
 }
@@ -48,6 +54,38 @@ struct JsonCheck<'a> {
     latency_ms: Option<LatencyStats>,
     failures: &'a [String],
     skip_reason: Option<&'a str>,
+    passed_samples: usize,
+    histogram: Option<JsonHistogram>,
+    sla: Option<&'a Sla>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<Option<BaselineFigures>>,
+}
+
+/// A check's histogram in its interchange form (docs/merge.md#what-a-report-carries).
+#[derive(Serialize, serde::Deserialize)]
+pub struct JsonHistogram {
+    pub encoding: String,
+    pub unit: String,
+    pub data: String,
+}
+
+impl JsonHistogram {
+    pub fn of(h: &crate::stats::LatencyHistogram) -> JsonHistogram {
+        JsonHistogram {
+            encoding: crate::stats::HISTOGRAM_ENCODING.to_string(),
+            unit: "us".to_string(),
+            data: h.encode(),
+        }
+    }
+}
+
+fn baseline_rounded(b: &BaselineFigures) -> BaselineFigures {
+    BaselineFigures {
+        p50: b.p50.map(round_ms),
+        p95: b.p95.map(round_ms),
+        p99: b.p99.map(round_ms),
+        availability: b.availability.map(round_percent),
+    }
 }
 
 fn check(c: &CheckReport) -> JsonCheck<'_> {
@@ -64,6 +102,14 @@ fn check(c: &CheckReport) -> JsonCheck<'_> {
         latency_ms: c.latency_ms.as_ref().filter(|_| ran).map(round_stats),
         failures: &c.failures,
         skip_reason: c.skip_reason.as_deref(),
+        passed_samples: if ran { c.passed_samples } else { 0 },
+        histogram: c
+            .histogram
+            .as_ref()
+            .filter(|h| ran && !h.is_empty())
+            .map(JsonHistogram::of),
+        sla: c.sla.as_ref().filter(|_| ran),
+        baseline: c.across.baseline.map(|b| b.as_ref().map(baseline_rounded)),
     }
 }
 
@@ -75,6 +121,10 @@ pub fn render(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
         base_url: &report.base_url,
         base_url_source: &report.base_url_source,
         duration_ms: round_ms(report.duration_ms),
+        region: report.origin.region.as_deref(),
+        regions: report.origin.merged.as_ref().map(|m| &m.regions[..]),
+        run_id: &report.origin.run_id,
+        started_at: &report.origin.started_at,
         summary: report.summary(),
         suites: report
             .suites

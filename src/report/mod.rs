@@ -4,6 +4,7 @@ use crate::exit::Code;
 pub use crate::interrupt::Interruption;
 pub use crate::stats::{LatencyHistogram, LatencyStats};
 
+pub mod across;
 pub mod file;
 pub mod github;
 pub mod html;
@@ -11,7 +12,10 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod mask;
+pub mod metrics;
 pub mod progress;
+pub mod push;
+pub mod read;
 pub mod tap;
 
 /// How a check ended (docs/reports.md#check-outcomes).
@@ -87,8 +91,10 @@ pub struct CheckReport {
     pub passed_samples: usize,
     /// Every sample's latency, mergeable across runs; `None` when nothing was sent.
     pub histogram: Option<LatencyHistogram>,
-    /// The latency limits the check was judged against, for the HTML report's charts.
-    pub latency_limits_ms: Vec<LatencyLimit>,
+    /// The thresholds the check was judged on; `None` when it sent nothing.
+    pub sla: Option<across::Sla>,
+    /// What a baseline or a merge added (docs/merge.md).
+    pub across: across::CheckAcross,
 }
 
 /// One latency limit of a check (docs/suites.md#samples-and-sla): `of` is the percentile it
@@ -119,7 +125,8 @@ impl CheckReport {
             detail: None,
             passed_samples: 0,
             histogram: None,
-            latency_limits_ms: Vec::new(),
+            sla: None,
+            across: across::CheckAcross::default(),
         }
     }
 
@@ -188,6 +195,8 @@ pub struct RunReport {
     pub duration_ms: f64,
     pub suites: Vec<SuiteReport>,
     pub interrupted: Option<Interruption>,
+    /// Region, run id, start time; what a merge put together (docs/merge.md).
+    pub origin: across::Origin,
 }
 
 impl RunReport {

@@ -5,9 +5,8 @@ use super::judge::Sample;
 use super::{Details, Finished};
 use crate::assert::sla::{self, SampleCounts};
 use crate::http::Prepared;
-use crate::report::{
-    CheckReport, CheckStatus, ExchangeDetail, LatencyLimit, RequestSummary, ResponseSummary,
-};
+use crate::report::across::Sla;
+use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary};
 use crate::stats::{self, LatencyHistogram};
 use crate::suite::Check;
 use serde_json::Value;
@@ -151,30 +150,15 @@ impl Tally {
             detail: if show_detail { self.detail } else { None },
             passed_samples: self.ok,
             histogram: Some(self.histogram),
-            latency_limits_ms: latency_limits(check),
+            sla: Some(Sla::of(
+                check.expect.availability,
+                check.expect.latency,
+                &check.expect.latency_limits,
+                check.expect.regression,
+                check.optional,
+            )),
+            across: Default::default(),
         };
         Finished { report, captures }
     }
-}
-
-/// The check's latency limits in milliseconds, for the charts: the percentile limits, then
-/// `expect.latency` (as `each`).
-fn latency_limits(check: &Check) -> Vec<LatencyLimit> {
-    let l = &check.expect.latency_limits;
-    let each = check.expect.latency.map(|d| ("each", d));
-    [
-        ("p50", l.p50),
-        ("p90", l.p90),
-        ("p95", l.p95),
-        ("p99", l.p99),
-        ("max", l.max),
-    ]
-    .into_iter()
-    .filter_map(|(of, d)| d.map(|d| (of, d)))
-    .chain(each)
-    .map(|(of, d)| LatencyLimit {
-        of,
-        ms: d.as_secs_f64() * 1000.0,
-    })
-    .collect()
 }

@@ -28,6 +28,7 @@ pub(super) struct RawExpect {
     /// `schema` came from `defaults.expect` (errors point there).
     #[serde(skip)]
     schema_from_defaults: bool,
+    regression: Option<Value>,
 }
 
 impl RawExpect {
@@ -48,6 +49,7 @@ impl RawExpect {
             schema: own.schema.or_else(|| d.schema.clone()),
             openapi: own.openapi.or(d.openapi),
             certificate: own.certificate.or_else(|| d.certificate.clone()),
+            regression: own.regression.or_else(|| d.regression.clone()),
         }
     }
 }
@@ -130,6 +132,9 @@ pub(super) fn convert(
     if let Some(b) = &raw.body {
         expect.body = matcher(ctx, &path(at, &["body".into()]), b, templates);
     }
+    if let Some(r) = &raw.regression {
+        expect.regression = regression(ctx, &path(at, &["regression".into()]), r);
+    }
     expect
 }
 
@@ -158,6 +163,48 @@ pub(super) fn contract(
         let here = path(at, &["expect".into(), "certificate".into()]);
         super::contract::certificate(ctx, &here, c, templates, expect);
     }
+}
+
+/// `regression: { p95: 20%, p99: 50%, availability: 0.5 }` (docs/merge.md#baselines).
+fn regression(ctx: &mut Ctx, here: &[Seg], r: &Value) -> Option<crate::baseline::Regression> {
+    let Value::Mapping(m) = r else {
+        ctx.error(
+            here,
+            "`regression` is a map: { p95: 20%, p99: 50%, availability: 0.5 }",
+        );
+        return None;
+    };
+    let mut out = crate::baseline::Regression::default();
+    for (k, v) in m {
+        let key = k.as_str().unwrap_or("");
+        let key_at = path(here, &[Seg::Key(key.to_string())]);
+        let text = match v {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.clone(),
+            _ => String::new(),
+        };
+        let value = match crate::baseline::parse_percent(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                ctx.error(&key_at, format!("regression `{key}`: {e}"));
+                None
+            }
+        };
+        match key {
+            "p50" => out.p50 = value,
+            "p95" => out.p95 = value,
+            "p99" => out.p99 = value,
+            "availability" => out.availability = value,
+            other => {
+                let hint = ctx.hint(other, ["p50", "p95", "p99", "availability"]);
+                ctx.error(
+                    &key_at,
+                    format!("unknown regression limit `{other}` (p50, p95, p99, availability){hint}"),
+                );
+            }
+        }
+    }
+    Some(out)
 }
 
 /// `status`: a code, a list of codes, or a class (`2xx`).

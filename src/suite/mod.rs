@@ -143,6 +143,8 @@ pub struct Expect {
     pub openapi: Option<std::sync::Arc<crate::contract::openapi::OpenApi>>,
     /// `expect.certificate`: field name and assertion.
     pub certificate: Vec<(String, Matcher)>,
+    /// `regression`: limits against a `--baseline` (docs/merge.md#baselines).
+    pub regression: Option<crate::baseline::Regression>,
 }
 
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@
 //! - [`workspace`]: a temporary suites folder to run it in;
 //! - [`process`]: running it to the end, or spawned, signalled and reaped under a deadline;
 //! - [`browser`]: headless Chromium on a local page: its DOM and screenshots.
+//! - [`prometheus`]: real Prometheus and Pushgateway on free loopback ports, and `promtool`.
 //!
 //! Every server listens on 127.0.0.1 only, and every command gets `NO_PROXY` for loopback, so no
 //! test sends a packet off the machine. Nothing waits on a fixed sleep: each wait is for an event
@@ -17,6 +18,7 @@
 pub mod bin;
 pub mod browser;
 pub mod process;
+pub mod prometheus;
 pub mod server;
 pub mod workspace;
 
