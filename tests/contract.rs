@@ -258,6 +258,17 @@ fn a_certificate_expiring_in_3_days_fails_ge_14_and_passes_ge_2_with_its_names_r
         let run = passing.run(&idle, &["--yes", trust[0], trust[1]]);
         run.code(0).passed("cert");
     }
+    // The metrics carry the certificate's notAfter (docs/metrics.md).
+    let run = passing.run(&idle, &["--yes", "--cacert", &ca, "--metrics", "run.prom"]);
+    run.code(0);
+    let metrics = std::fs::read_to_string(passing.path().join("run.prom")).unwrap();
+    let gauge = metrics
+        .lines()
+        .find(|l| l.starts_with("endpoint_check_certificate_expiry_timestamp_seconds{"))
+        .unwrap_or_else(|| panic!("no certificate gauge in:\n{metrics}"));
+    assert!(gauge.contains("check=\"cert\""), "{gauge}");
+    let value: f64 = gauge.rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(value as u64, tls.not_after, "{gauge}");
 }
 
 #[test]

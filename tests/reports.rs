@@ -64,6 +64,7 @@ fn ran(
         histogram: None,
         sla: None,
         across: Default::default(),
+        certificate_not_after: None,
     }
 }
 

@@ -27,6 +27,14 @@ pub struct Facts {
     pub not_after: String,
 }
 
+impl PeerCertificate {
+    /// `notAfter` in Unix seconds, for `endpoint_check_certificate_expiry_timestamp_seconds`.
+    pub fn not_after_unix(&self) -> Option<i64> {
+        let (_, x509) = x509_parser::parse_x509_certificate(&self.der).ok()?;
+        Some(x509.validity().not_after.timestamp())
+    }
+}
+
 impl Facts {
     pub fn read(cert: &PeerCertificate) -> Result<Facts, String> {
         let (_, x509) = x509_parser::parse_x509_certificate(&cert.der)

@@ -32,6 +32,7 @@ struct CheckFigures {
     samples: u64,
     failures: u64,
     histogram: Option<Buckets>,
+    certificate_not_after: Option<i64>,
 }
 
 /// Everything exported, taken from the report once.
@@ -66,6 +67,7 @@ impl Figures {
                     samples: c.samples as u64,
                     failures: c.samples.saturating_sub(c.passed_samples) as u64,
                     histogram: c.histogram.as_ref().map(|h| buckets(h, &limits)),
+                    certificate_not_after: c.certificate_not_after,
                 });
             }
         }
@@ -162,6 +164,21 @@ impl Collector for Figures {
             &self.checks,
             |c| c.failures,
         )?;
+        {
+            let unit = Unit::Seconds;
+            let help = "notAfter of the server's leaf certificate, in Unix time (https checks)";
+            let mut m = encoder.encode_descriptor(
+                "endpoint_check_certificate_expiry_timestamp",
+                help,
+                Some(&unit),
+                MetricType::Gauge,
+            )?;
+            for c in &self.checks {
+                if let Some(at) = c.certificate_not_after {
+                    m.encode_family(&c.labels)?.encode_gauge(&at)?;
+                }
+            }
+        }
         {
             let unit = Unit::Seconds;
             let help = "When the run ended, in Unix time";

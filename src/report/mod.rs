@@ -95,6 +95,8 @@ pub struct CheckReport {
     pub sla: Option<across::Sla>,
     /// What a baseline or a merge added (docs/merge.md).
     pub across: across::CheckAcross,
+    /// `notAfter` of the server's leaf certificate (Unix seconds) of the shown exchange, on https.
+    pub certificate_not_after: Option<i64>,
 }
 
 /// One latency limit of a check (docs/suites.md#samples-and-sla): `of` is the percentile it
@@ -127,6 +129,7 @@ impl CheckReport {
             histogram: None,
             sla: None,
             across: across::CheckAcross::default(),
+            certificate_not_after: None,
         }
     }
 

@@ -190,5 +190,7 @@ fn check(c: DocCheck) -> Result<CheckReport, String> {
         histogram,
         sla: c.sla,
         across: CheckAcross::default(),
+        // Not in the JSON report: a merge exports no certificate gauge.
+        certificate_not_after: None,
     })
 }

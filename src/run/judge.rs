@@ -22,6 +22,8 @@ pub(crate) struct Sample {
     pub failures: Vec<String>,
     pub captures: Option<HashMap<String, Value>>,
     pub detail: Option<ExchangeDetail>,
+    /// The server certificate's `notAfter` (Unix seconds), on https.
+    pub certificate_not_after: Option<i64>,
 }
 
 impl Sample {
@@ -51,6 +53,7 @@ impl Judge<'_> {
                     failures: vec![why],
                     captures: None,
                     detail,
+                    certificate_not_after: None,
                 };
             }
             Ok(response) => response,
@@ -90,7 +93,9 @@ impl Judge<'_> {
             d.ttfb_ms = outcome.ttfb.map(|t| t.as_secs_f64() * 1000.0);
             d
         });
+        let certificate_not_after = response.certificate.as_ref().and_then(|c| c.not_after_unix());
         Sample {
+            certificate_not_after,
             latency_ms: Some(response.latency.as_secs_f64() * 1000.0),
             status: Some(response.status),
             failures,

@@ -32,6 +32,7 @@ pub(crate) struct Tally {
     shown: Option<(usize, bool)>,
     status: Option<u16>,
     detail: Option<ExchangeDetail>,
+    certificate_not_after: Option<i64>,
     /// Under a rate: `rate 200/s not reached: 143/s`, when it was not.
     pub rate_shortfall: Option<String>,
 }
@@ -60,6 +61,7 @@ impl Tally {
             shown: None,
             status: None,
             detail: None,
+            certificate_not_after: None,
             rate_shortfall: None,
         }
     }
@@ -82,6 +84,7 @@ impl Tally {
             self.shown = Some((i, failed));
             self.status = s.status;
             self.detail = s.detail;
+            self.certificate_not_after = s.certificate_not_after;
         }
         if ok {
             self.ok += 1;
@@ -150,6 +153,7 @@ impl Tally {
             detail: if show_detail { self.detail } else { None },
             passed_samples: self.ok,
             histogram: Some(self.histogram),
+            certificate_not_after: self.certificate_not_after,
             sla: Some(Sla::of(
                 check.expect.availability,
                 check.expect.latency,
