@@ -173,37 +173,15 @@ fn merge_check(
         merged_info.regions.push(region_figures(label, c));
     }
     let latency = stats_of(&histogram);
-    let causes: Vec<(String, usize)> = merged_info
-        .regions
-        .iter()
-        .filter(|r| r.samples > r.passed)
-        .map(|r| {
-            let cause = r.cause.clone().unwrap_or_else(|| "failed".to_string());
-            (format!("{cause} ({})", r.region), r.samples - r.passed)
-        })
-        .collect();
-    let first_failed = ran
-        .iter()
-        .find(|(_, c)| c.passed_samples < c.samples)
-        .map(|(_, c)| c.failures.clone())
-        .unwrap_or_default();
     let sla = ran.iter().find_map(|(_, c)| c.sla.clone());
-    let mut failures = match &sla {
-        Some(sla) => sla::judge(
-            sla.availability,
-            &sla.limits(),
-            SampleCounts {
-                planned: samples,
-                sent: samples,
-                passed,
-                failure_counts: &causes,
-                first_failed,
-                latency: latency.as_ref(),
-            },
-        ),
-        // A report without thresholds: it failed where it failed.
-        None => ran.iter().flat_map(|(_, c)| c.failures.clone()).collect(),
-    };
+    let mut failures = verdict(
+        &ran,
+        &merged_info,
+        sla.as_ref(),
+        samples,
+        passed,
+        latency.as_ref(),
+    );
     failures.extend(standing);
     let optional =
         sla.as_ref().is_some_and(|s| s.optional) || ran.iter().any(|(_, c)| c.status == CheckStatus::Warned);
@@ -233,6 +211,48 @@ fn merge_check(
             merged: Some(merged_info),
         },
         ..lead.clone()
+    }
+}
+
+/// The merged check judged again on its `sla`, as if one run had sent every sample: the
+/// failed samples' causes named by region.
+fn verdict(
+    ran: &[(usize, &CheckReport)],
+    merged: &MergedCheck,
+    sla: Option<&crate::report::across::Sla>,
+    samples: usize,
+    passed: usize,
+    latency: Option<&crate::stats::LatencyStats>,
+) -> Vec<String> {
+    let causes: Vec<(String, usize)> = merged
+        .regions
+        .iter()
+        .filter(|r| r.samples > r.passed)
+        .map(|r| {
+            let cause = r.cause.clone().unwrap_or_else(|| "failed".to_string());
+            (format!("{cause} ({})", r.region), r.samples - r.passed)
+        })
+        .collect();
+    let first_failed = ran
+        .iter()
+        .find(|(_, c)| c.passed_samples < c.samples)
+        .map(|(_, c)| c.failures.clone())
+        .unwrap_or_default();
+    match sla {
+        Some(sla) => sla::judge(
+            sla.availability,
+            &sla.limits(),
+            SampleCounts {
+                planned: samples,
+                sent: samples,
+                passed,
+                failure_counts: &causes,
+                first_failed,
+                latency,
+            },
+        ),
+        // A report without thresholds: it failed where it failed.
+        None => ran.iter().flat_map(|(_, c)| c.failures.clone()).collect(),
     }
 }
 

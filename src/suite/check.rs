@@ -65,6 +65,7 @@ pub(super) struct SuiteScope<'a> {
 }
 
 pub(super) fn convert_check(ctx: &mut Ctx, at: &[Seg], rc: RawCheck, scope: &SuiteScope) -> Check {
+    check_sampling(ctx, at, &rc);
     let mut templates = Vec::new();
     let request = super::request::convert(
         ctx,
@@ -87,21 +88,6 @@ pub(super) fn convert_check(ctx: &mut Ctx, at: &[Seg], rc: RawCheck, scope: &Sui
     }
     if let Some(envs) = &rc.environments {
         check_environments(ctx, at, envs, scope.known_envs);
-    }
-    if rc.samples == Some(0) {
-        ctx.error(&path(at, &["samples".into()]), "`samples` must be at least 1");
-    }
-    if rc.poll.is_some() && rc.samples.is_some_and(|n| n > 1) {
-        ctx.error(
-            &path(at, &["poll".into()]),
-            "`poll` and `samples` do not mix: polling waits for one answer to pass, sampling judges many",
-        );
-    }
-    if rc.concurrency == Some(0) {
-        ctx.error(
-            &path(at, &["concurrency".into()]),
-            "`concurrency` must be at least 1",
-        );
     }
     let timeout = match &rc.timeout {
         Some(v) => duration(ctx, &path(at, &["timeout".into()]), v),
@@ -145,6 +131,25 @@ pub(super) fn convert_check(ctx: &mut Ctx, at: &[Seg], rc: RawCheck, scope: &Sui
         optional: rc.optional,
         rate,
         templates,
+    }
+}
+
+/// `samples`, `concurrency` and `poll` that cannot go together or cannot be.
+fn check_sampling(ctx: &mut Ctx, at: &[Seg], rc: &RawCheck) {
+    if rc.samples == Some(0) {
+        ctx.error(&path(at, &["samples".into()]), "`samples` must be at least 1");
+    }
+    if rc.poll.is_some() && rc.samples.is_some_and(|n| n > 1) {
+        ctx.error(
+            &path(at, &["poll".into()]),
+            "`poll` and `samples` do not mix: polling waits for one answer to pass, sampling judges many",
+        );
+    }
+    if rc.concurrency == Some(0) {
+        ctx.error(
+            &path(at, &["concurrency".into()]),
+            "`concurrency` must be at least 1",
+        );
     }
 }
 
