@@ -101,6 +101,9 @@ pub struct ServeArgs {
     /// A fixture description to serve instead of the bundled one
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
+    /// Make a route answer STATUS for a share of its requests, to see alerts fire (repeatable)
+    #[arg(long = "fault", value_name = "\"METHOD PATH=STATUS@PCT%\"")]
+    pub faults: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

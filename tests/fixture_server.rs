@@ -399,6 +399,40 @@ async fn shutdown_with_an_idle_keep_alive_connection() {
 // ---------------------------------------------------------------------------------------------
 // Every bundled check against the fixture.
 
+/// `serve --fault` (docs/cli.md#serve): the route answers the status for exactly that share of its
+/// requests, a JSON error saying it was injected; other routes are untouched.
+#[tokio::test]
+async fn a_fault_fails_its_share_of_requests_and_nothing_else() {
+    let fault = fixture::fault::Fault::parse("GET /api/brain/health=503@50%").unwrap();
+    let server = Server::start(FixtureApi::bundled().with_faults(vec![fault])).await;
+    let client = client();
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let answer = send(client.get(server.url("/api/brain/health"))).await;
+        if answer.status == 503 {
+            assert_eq!(answer.json["code"], "injected_fault", "{}", answer.text);
+        }
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
+    let other = send(client.get(server.url("/api/cdn/status"))).await;
+    assert_eq!(other.status, 200, "{}", other.text);
+    server.shutdown().await;
+}
+
+#[test]
+fn a_fault_that_cannot_be_read_is_a_usage_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_endpoint-check"))
+        .args(["serve", "--port", "0", "--fault", "GET /api/brain/health"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("write e.g."), "{stderr}");
+}
+
 fn bundled(name: &str) -> &'static str {
     BUNDLE
         .iter()

@@ -178,6 +178,13 @@ pub async fn serve(args: ServeArgs, ctx: &Context) -> Result<Code, Error> {
         }
         None => fixture::FixtureApi::bundled(),
     };
+    let faults = args
+        .faults
+        .iter()
+        .map(|f| fixture::fault::Fault::parse(f))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::Usage)?;
+    let api = api.with_faults(faults);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| Error::Usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
