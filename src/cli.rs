@@ -153,8 +153,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub samples: Option<u32>,
     /// Send the samples of every sampled check open-loop at this rate: 20/s, 600/m, 1000/h
-    #[arg(long, value_name = "RATE", env = "ENDPOINT_CHECK_RATE", value_parser = parse_rate)]
-    pub rate: Option<Unset<crate::rate::Rate>>,
+    #[arg(long, value_name = "RATE", value_parser = crate::rate::Rate::parse)]
+    pub rate: Option<crate::rate::Rate>,
     /// After the first failure start no new check
     #[arg(long)]
     pub fail_fast: bool,
@@ -234,24 +234,6 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
         return Err(format!("invalid variable name {k:?}"));
     }
     Ok((k.to_string(), v.to_string()))
-}
-
-/// A value that an environment variable set to the empty string leaves unset, as every variable
-/// the tool reads (docs/cli.md): clap would otherwise hand the parser an empty string.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Unset<T>(pub Option<T>);
-
-impl<T> Unset<T> {
-    pub fn get(self) -> Option<T> {
-        self.0
-    }
-}
-
-fn parse_rate(s: &str) -> Result<Unset<crate::rate::Rate>, String> {
-    if s.is_empty() {
-        return Ok(Unset(None));
-    }
-    crate::rate::Rate::parse(s).map(|r| Unset(Some(r)))
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {

@@ -27,27 +27,32 @@ struct Context {
 /// Runs a parsed command line; every outcome becomes an exit code.
 pub async fn main(cli: Cli, signals: Signals, redactor: Redactor) -> Code {
     let ctx = Context { signals, redactor };
-    let outcome = match cli.command {
-        None => commands::run(cli.env, options(cli.run), &ctx).await,
-        Some(Command::List { env, run }) => commands::list(env, options(run), &ctx).await,
-        Some(Command::Demo { run }) => commands::demo(options(run), &ctx).await,
-        Some(Command::Validate { run }) => commands::validate(options(run), &ctx),
-        Some(Command::Serve(args)) => commands::serve(args, &ctx).await,
-        Some(Command::Completions { shell }) => commands::completions(shell),
-        Some(Command::Schema { which }) => crate::contract::suite_format::print(which.as_deref()),
-        Some(Command::Merge(args)) => across::merge(args, &ctx).await,
-    };
+    let outcome = dispatch(cli, &ctx).await;
     outcome.unwrap_or_else(|e| {
         report_error(&e, &ctx.redactor);
         e.exit_code()
     })
 }
 
+/// One function per command; a bad run option fails before the command starts.
+async fn dispatch(cli: Cli, ctx: &Context) -> Result<Code, Error> {
+    match cli.command {
+        None => commands::run(cli.env, options(cli.run)?, ctx).await,
+        Some(Command::List { env, run }) => commands::list(env, options(run)?, ctx).await,
+        Some(Command::Demo { run }) => commands::demo(options(run)?, ctx).await,
+        Some(Command::Validate { run }) => commands::validate(options(run)?, ctx),
+        Some(Command::Serve(args)) => commands::serve(args, ctx).await,
+        Some(Command::Completions { shell }) => commands::completions(shell),
+        Some(Command::Schema { which }) => crate::contract::suite_format::print(which.as_deref()),
+        Some(Command::Merge(args)) => across::merge(args, ctx).await,
+    }
+}
+
 /// The run options, with colors switched on or off for the process before anything is printed.
-fn options(args: RunArgs) -> RunOptions {
-    let opts = RunOptions::new(args);
+fn options(args: RunArgs) -> Result<RunOptions, Error> {
+    let opts = RunOptions::new(args)?;
     colored::control::set_override(opts.output.color);
-    opts
+    Ok(opts)
 }
 
 /// Prints an error on stderr, through the redactor.

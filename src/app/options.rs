@@ -1,9 +1,9 @@
 //! The command line turned into ready-to-use values, once: every run flag with its environment
 //! variable fallback already applied, so the commands read options, never flags.
 
-use crate::cli::Unset;
 use crate::cli::{ColorChoice, Format, RunArgs};
 use crate::env::{Target, process_lookup};
+use crate::error::Error;
 use crate::http;
 use crate::report::human;
 use crate::run::{self, Details, Selection};
@@ -30,55 +30,50 @@ pub struct RunOptions {
     pub across: Across,
 }
 
-/// The options of docs/merge.md, environment fallbacks applied. A bad `ENDPOINT_CHECK_MAX_REGRESSION`
-/// is kept as its error, reported before anything is sent.
-#[derive(Debug, Clone)]
+/// The options of docs/merge.md, environment fallbacks applied.
+#[derive(Debug, Clone, Default)]
 pub struct Across {
     pub region: Option<String>,
     pub baseline: Option<PathBuf>,
-    pub max_regression: Result<Option<f64>, String>,
-    pub metrics: Option<PathBuf>,
+    pub max_regression: Option<f64>,
     pub pushgateway: Option<String>,
 }
 
-impl Default for Across {
-    fn default() -> Self {
-        Across {
-            region: None,
-            baseline: None,
-            max_regression: Ok(None),
-            metrics: None,
-            pushgateway: None,
-        }
-    }
-}
-
 impl Across {
-    fn new(args: &RunArgs) -> Across {
+    fn new(args: &RunArgs) -> Result<Across, Error> {
         let var = process_lookup;
-        let max_regression = match (args.max_regression, var("ENDPOINT_CHECK_MAX_REGRESSION")) {
-            (Some(p), _) => Ok(Some(p)),
-            (None, Some(text)) => crate::baseline::parse_percent(&text)
-                .map(Some)
-                .map_err(|e| format!("ENDPOINT_CHECK_MAX_REGRESSION: {e}")),
-            (None, None) => Ok(None),
-        };
-        Across {
+        Ok(Across {
             region: args.region.clone().or_else(|| var("ENDPOINT_CHECK_REGION")),
             baseline: args
                 .baseline
                 .clone()
                 .or_else(|| var("ENDPOINT_CHECK_BASELINE").map(PathBuf::from)),
-            max_regression,
-            metrics: args
-                .metrics
-                .clone()
-                .or_else(|| var("ENDPOINT_CHECK_METRICS").map(PathBuf::from)),
+            max_regression: flag_or_var(
+                args.max_regression,
+                "ENDPOINT_CHECK_MAX_REGRESSION",
+                crate::baseline::parse_percent,
+            )?,
             pushgateway: args
                 .pushgateway
                 .clone()
                 .or_else(|| var("ENDPOINT_CHECK_PUSHGATEWAY")),
-        }
+        })
+    }
+}
+
+/// The flag's value, else the environment variable's read as the flag would be: a bad one is a
+/// usage error (exit 2) as a bad flag is, and an empty one counts as unset (docs/cli.md).
+fn flag_or_var<T>(
+    flag: Option<T>,
+    name: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, Error> {
+    match (flag, process_lookup(name)) {
+        (Some(v), _) => Ok(Some(v)),
+        (None, Some(text)) => parse(&text)
+            .map(Some)
+            .map_err(|e| Error::Usage(format!("{name}: {e}"))),
+        (None, None) => Ok(None),
     }
 }
 
@@ -132,9 +127,10 @@ pub struct GitHub {
 
 impl RunOptions {
     /// Reads the flags, and the environment variables that stand in for missing ones.
-    pub fn new(args: RunArgs) -> RunOptions {
+    pub fn new(args: RunArgs) -> Result<RunOptions, Error> {
         let var = process_lookup;
-        let across = Across::new(&args);
+        let across = Across::new(&args)?;
+        let rate = flag_or_var(args.rate, "ENDPOINT_CHECK_RATE", crate::rate::Rate::parse)?;
         let suites = if !args.suites.is_empty() {
             Some(args.suites)
         } else {
@@ -146,7 +142,7 @@ impl RunOptions {
         let github = (var("GITHUB_ACTIONS").as_deref() == Some("true")).then(|| GitHub {
             step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
         });
-        RunOptions {
+        Ok(RunOptions {
             suites,
             selection: Selection {
                 customers: args.customers,
@@ -171,7 +167,7 @@ impl RunOptions {
                 timeout: args.timeout,
                 retries: args.retries,
                 samples: args.samples,
-                rate: args.rate.and_then(Unset::get),
+                rate,
                 concurrency: args.concurrency as usize,
                 fail_fast: args.fail_fast,
                 details: match args.verbose {
@@ -190,10 +186,12 @@ impl RunOptions {
                 html: args
                     .html
                     .or_else(|| var("ENDPOINT_CHECK_HTML").map(PathBuf::from)),
-                metrics: across.metrics.clone(),
+                metrics: args
+                    .metrics
+                    .or_else(|| var("ENDPOINT_CHECK_METRICS").map(PathBuf::from)),
             },
             across,
-        }
+        })
     }
 
     /// The suites to load: the given ones, else `./suites`.

@@ -64,9 +64,8 @@ pub fn prepare(
     for secret in env::secrets(environments.as_ref(), &env::process_lookup) {
         ctx.redactor.add(secret);
     }
-    let max_regression = opts.across.max_regression.clone().map_err(Error::Usage)?;
-    let gate =
-        crate::baseline::Gate::load(opts.across.baseline.as_deref(), max_regression).map_err(Error::Usage)?;
+    let gate = crate::baseline::Gate::load(opts.across.baseline.as_deref(), opts.across.max_regression)
+        .map_err(Error::Usage)?;
     let built_ins = BuiltIns::new();
     let plan = run::plan(
         suites,
