@@ -263,7 +263,8 @@ fn into_text(body: Vec<u8>) -> String {
     String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+/// Headers as text pairs, in the order they came (a value that is not UTF-8 read lossily).
+pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(n, v)| {

@@ -3,6 +3,7 @@
 
 use super::capture::capture;
 use crate::assert::{self, SampleExpect};
+use crate::contract::certificate::PeerCertificate;
 use crate::env::UnauthorizedHint;
 use crate::http::{Outcome, Prepared};
 use crate::redact::{Redactor, is_secret_header, is_secret_variable};
@@ -22,8 +23,8 @@ pub(crate) struct Sample {
     pub failures: Vec<String>,
     pub captures: Option<HashMap<String, Value>>,
     pub detail: Option<ExchangeDetail>,
-    /// The server certificate's `notAfter` (Unix seconds), on https.
-    pub certificate_not_after: Option<i64>,
+    /// The server's leaf certificate, on https: read only for the sample the report shows.
+    pub certificate: Option<PeerCertificate>,
 }
 
 impl Sample {
@@ -53,7 +54,7 @@ impl Judge<'_> {
                     failures: vec![why],
                     captures: None,
                     detail,
-                    certificate_not_after: None,
+                    certificate: None,
                 };
             }
             Ok(response) => response,
@@ -93,9 +94,8 @@ impl Judge<'_> {
             d.ttfb_ms = outcome.ttfb.map(|t| t.as_secs_f64() * 1000.0);
             d
         });
-        let certificate_not_after = response.certificate.as_ref().and_then(|c| c.not_after_unix());
         Sample {
-            certificate_not_after,
+            certificate: response.certificate,
             latency_ms: Some(response.latency.as_secs_f64() * 1000.0),
             status: Some(response.status),
             failures,
@@ -107,16 +107,7 @@ impl Judge<'_> {
 
 fn request_detail(req: &Prepared) -> ExchangeDetail {
     ExchangeDetail {
-        request_headers: req
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        request_headers: crate::http::header_pairs(&req.headers),
         request_body: req
             .body
             .as_ref()

@@ -4,6 +4,7 @@
 use super::judge::Sample;
 use super::{Details, Finished};
 use crate::assert::sla::{self, SampleCounts};
+use crate::contract::certificate::PeerCertificate;
 use crate::http::Prepared;
 use crate::report::across::Sla;
 use crate::report::{CheckReport, CheckStatus, ExchangeDetail, RequestSummary, ResponseSummary};
@@ -32,7 +33,7 @@ pub(crate) struct Tally {
     shown: Option<(usize, bool)>,
     status: Option<u16>,
     detail: Option<ExchangeDetail>,
-    certificate_not_after: Option<i64>,
+    certificate: Option<PeerCertificate>,
     /// Under a rate: `rate 200/s not reached: 143/s`, when it was not.
     pub rate_shortfall: Option<String>,
 }
@@ -61,7 +62,7 @@ impl Tally {
             shown: None,
             status: None,
             detail: None,
-            certificate_not_after: None,
+            certificate: None,
             rate_shortfall: None,
         }
     }
@@ -84,7 +85,7 @@ impl Tally {
             self.shown = Some((i, failed));
             self.status = s.status;
             self.detail = s.detail;
-            self.certificate_not_after = s.certificate_not_after;
+            self.certificate = s.certificate;
         }
         if ok {
             self.ok += 1;
@@ -153,7 +154,7 @@ impl Tally {
             detail: if show_detail { self.detail } else { None },
             passed_samples: self.ok,
             histogram: Some(self.histogram),
-            certificate_not_after: self.certificate_not_after,
+            certificate_not_after: self.certificate.as_ref().and_then(|c| c.not_after_unix()),
             sla: Some(Sla::of(
                 check.expect.availability,
                 check.expect.latency,
