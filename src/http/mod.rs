@@ -118,7 +118,7 @@ pub async fn send(
     let mut ttfb = None;
     let exchange = exchange(client, req, follow_redirects, started, &mut ttfb);
     let result = match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok((status, headers, raw, certificate))) => {
+        Ok(Ok((status, headers, raw, tls))) => {
             let latency = started.elapsed();
             // Decoding and parsing happen after the clock stopped: they are our cost, not the server's.
             decode::decode(&headers, raw).map(|body| Response {
@@ -126,9 +126,11 @@ pub async fn send(
                 headers: header_pairs(&headers),
                 body: into_text(body),
                 latency,
-                certificate: certificate.map(|der| crate::contract::certificate::PeerCertificate {
-                    der,
-                    seen_at: std::time::SystemTime::now(),
+                certificate: tls.as_ref().and_then(|t| t.peer_certificate()).map(|der| {
+                    crate::contract::certificate::PeerCertificate {
+                        der: der.to_vec(),
+                        seen_at: std::time::SystemTime::now(),
+                    }
                 }),
             })
         }
@@ -147,7 +149,7 @@ async fn exchange(
     follow_redirects: bool,
     started: Instant,
     ttfb: &mut Option<Duration>,
-) -> Result<(u16, HeaderMap, Vec<u8>, Option<Vec<u8>>), String> {
+) -> Result<(u16, HeaderMap, Vec<u8>, Option<reqwest::tls::TlsInfo>), String> {
     // Redirect hops only: the first request is sent from `first` as it is.
     let mut hop: Option<Prepared> = None;
     let mut hops = 0;
@@ -179,11 +181,8 @@ async fn exchange(
             continue;
         }
         let headers = std::mem::take(response.headers_mut());
-        let certificate = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|t| t.peer_certificate())
-            .map(<[u8]>::to_vec);
+        // Moved out, not copied: the copy of the certificate happens after the clock stopped.
+        let tls = response.extensions_mut().remove::<reqwest::tls::TlsInfo>();
         let expected = response.content_length().unwrap_or(0) as usize;
         let mut body = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
         while let Some(chunk) = response.chunk().await.map_err(|e| error::describe_body(&e))? {
@@ -195,7 +194,7 @@ async fn exchange(
             }
             body.extend_from_slice(&chunk);
         }
-        return Ok((status.as_u16(), headers, body, certificate));
+        return Ok((status.as_u16(), headers, body, tls));
     }
 }
 
