@@ -59,35 +59,42 @@ pub enum Command {
     Merge(MergeArgs),
 }
 
+/// The report options a run and `merge` share.
 #[derive(Debug, Args, Clone)]
-pub struct MergeArgs {
-    /// JSON reports (`--json`) of runs of the same suites against the same environment
-    #[arg(value_name = "REPORT.json", required = true)]
-    pub reports: Vec<PathBuf>,
+pub struct ReportArgs {
     /// What goes to stdout
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Also write the merged JSON report to PATH
+    /// Also write the JSON report to PATH
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
-    /// Also write the merged JUnit report to PATH
+    /// Also write the JUnit report to PATH
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
-    /// Also write the merged figures as OpenMetrics text to PATH
-    #[arg(long, value_name = "PATH")]
-    pub metrics: Option<PathBuf>,
-    /// Also write the merged report as a self-contained HTML page to PATH
+    /// Also write a self-contained HTML report to PATH [run: env ENDPOINT_CHECK_HTML]
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
-    /// Compare every sampled check with this earlier JSON report
+    /// Also write the figures as OpenMetrics text to PATH [run: env ENDPOINT_CHECK_METRICS]
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
+    /// Compare every sampled check with this earlier JSON report [run: env ENDPOINT_CHECK_BASELINE]
     #[arg(long, value_name = "REPORT.json")]
     pub baseline: Option<PathBuf>,
-    /// With --baseline: fail a sampled check whose p95 grew more than PCT percent
+    /// With --baseline: fail a sampled check whose p95 grew more than PCT percent [run: env ENDPOINT_CHECK_MAX_REGRESSION]
     #[arg(long, value_name = "PCT", value_parser = parse_percent)]
     pub max_regression: Option<f64>,
     /// When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured under auto)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// JSON reports (`--json`) of runs of the same suites against the same environment
+    #[arg(value_name = "REPORT.json", required = true)]
+    pub reports: Vec<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Only failures and the summary
     #[arg(short, long)]
     pub quiet: bool,
@@ -173,18 +180,8 @@ pub struct RunArgs {
     /// Add a header to every request (repeatable)
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
-    /// What goes to stdout
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Also write the JSON report to PATH
-    #[arg(long, value_name = "PATH")]
-    pub json: Option<PathBuf>,
-    /// Also write the JUnit report to PATH
-    #[arg(long, value_name = "PATH")]
-    pub junit: Option<PathBuf>,
-    /// When to use colors (NO_COLOR and CLICOLOR_FORCE are honoured under auto)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Only failures and the summary
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -197,21 +194,9 @@ pub struct RunArgs {
     /// Also trust the PEM certificates in PATH
     #[arg(long, value_name = "PATH")]
     pub cacert: Option<PathBuf>,
-    /// Also write a self-contained HTML report to PATH [env: ENDPOINT_CHECK_HTML]
-    #[arg(long, value_name = "PATH")]
-    pub html: Option<PathBuf>,
     /// The place this run measures from, written into its reports [env: ENDPOINT_CHECK_REGION]
     #[arg(long, value_name = "NAME")]
     pub region: Option<String>,
-    /// Compare every sampled check with this earlier JSON report [env: ENDPOINT_CHECK_BASELINE]
-    #[arg(long, value_name = "REPORT.json")]
-    pub baseline: Option<PathBuf>,
-    /// With --baseline: fail a sampled check whose p95 grew more than PCT percent [env: ENDPOINT_CHECK_MAX_REGRESSION]
-    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
-    pub max_regression: Option<f64>,
-    /// Also write the run as OpenMetrics text to PATH [env: ENDPOINT_CHECK_METRICS]
-    #[arg(long, value_name = "PATH")]
-    pub metrics: Option<PathBuf>,
     /// PUT the run's metrics to this Prometheus Pushgateway [env: ENDPOINT_CHECK_PUSHGATEWAY]
     #[arg(long, value_name = "URL")]
     pub pushgateway: Option<String>,

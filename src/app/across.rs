@@ -16,12 +16,13 @@ use std::path::PathBuf;
 /// `merge`: the reports combined into one, judged again, shown and written as a run's would be.
 pub async fn merge(args: MergeArgs, ctx: &Context) -> Result<Code, Error> {
     colored::control::set_override(use_color(
-        args.color,
+        args.report.color,
         std::io::IsTerminal::is_terminal(&std::io::stdout()),
     ));
     let output = merge_output(&args);
     output::check_report_files(&output)?;
-    let gate = Gate::load(args.baseline.as_deref(), args.max_regression).map_err(Error::Usage)?;
+    let gate =
+        Gate::load(args.report.baseline.as_deref(), args.report.max_regression).map_err(Error::Usage)?;
     let mut histograms = Histograms::default();
     let mut inputs = Vec::new();
     let files: Vec<String> = args.reports.iter().map(|p| p.display().to_string()).collect();
@@ -76,16 +77,16 @@ fn merged_banner(report: &RunReport, out: &mut dyn Write) -> std::io::Result<()>
 fn merge_output(args: &MergeArgs) -> Output {
     let var = crate::env::process_lookup;
     Output {
-        format: args.format,
+        format: args.report.format,
         color: colored::control::SHOULD_COLORIZE.should_colorize(),
-        human: (args.format == Format::Human).then_some(human::Style { quiet: args.quiet }),
-        json: args.json.clone(),
-        junit: args.junit.clone(),
+        human: (args.report.format == Format::Human).then_some(human::Style { quiet: args.quiet }),
+        json: args.report.json.clone(),
+        junit: args.report.junit.clone(),
         github: (var("GITHUB_ACTIONS").as_deref() == Some("true")).then(|| GitHub {
             step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
         }),
-        metrics: args.metrics.clone(),
-        html: args.html.clone(),
+        metrics: args.report.metrics.clone(),
+        html: args.report.html.clone(),
     }
 }
 

@@ -45,11 +45,12 @@ impl Across {
         Ok(Across {
             region: args.region.clone().or_else(|| var("ENDPOINT_CHECK_REGION")),
             baseline: args
+                .report
                 .baseline
                 .clone()
                 .or_else(|| var("ENDPOINT_CHECK_BASELINE").map(PathBuf::from)),
             max_regression: flag_or_var(
-                args.max_regression,
+                args.report.max_regression,
                 "ENDPOINT_CHECK_MAX_REGRESSION",
                 crate::baseline::parse_percent,
             )?,
@@ -177,16 +178,18 @@ impl RunOptions {
                 },
             },
             output: Output {
-                format: args.format,
-                color: use_color(args.color, std::io::stdout().is_terminal()),
-                human: (args.format == Format::Human).then_some(human::Style { quiet: args.quiet }),
-                json: args.json,
-                junit: args.junit,
+                format: args.report.format,
+                color: use_color(args.report.color, std::io::stdout().is_terminal()),
+                human: (args.report.format == Format::Human).then_some(human::Style { quiet: args.quiet }),
+                json: args.report.json,
+                junit: args.report.junit,
                 github,
                 html: args
+                    .report
                     .html
                     .or_else(|| var("ENDPOINT_CHECK_HTML").map(PathBuf::from)),
                 metrics: args
+                    .report
                     .metrics
                     .or_else(|| var("ENDPOINT_CHECK_METRICS").map(PathBuf::from)),
             },
