@@ -24,7 +24,7 @@ pub struct RunOptions {
     pub vars: Vec<(String, String)>,
     pub resolve: ResolveFlags,
     pub client: http::ClientOptions,
-    pub checks: CheckFlags,
+    pub checks: run::CheckDefaults,
     pub output: Output,
     /// Region, baseline, metrics and push (docs/merge.md).
     pub across: Across,
@@ -89,19 +89,6 @@ pub struct ResolveFlags {
     pub wait: Option<Duration>,
 }
 
-/// How the checks run: the pieces of [`run::Settings`] that come from flags.
-#[derive(Debug, Clone)]
-pub struct CheckFlags {
-    pub headers: Vec<(String, String)>,
-    pub timeout: Duration,
-    pub retries: u32,
-    pub samples: Option<u32>,
-    pub rate: Option<crate::rate::Rate>,
-    pub concurrency: usize,
-    pub fail_fast: bool,
-    pub details: Details,
-}
-
 /// Where the results go, and how they look.
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -163,7 +150,7 @@ impl RunOptions {
                 cacert: args.cacert,
                 pool_size: args.concurrency as usize,
             },
-            checks: CheckFlags {
+            checks: run::CheckDefaults {
                 headers: args.headers,
                 timeout: args.timeout,
                 retries: args.retries,
@@ -206,22 +193,14 @@ impl RunOptions {
 
     /// The runner's settings against `target`: the one place they are put together.
     pub fn settings(&self, target: &Target) -> run::Settings {
-        let checks = &self.checks;
         run::Settings {
             environment: target.name.clone(),
             base_url: target.base_url.clone(),
             environment_headers: target.headers.clone(),
-            cli_headers: checks.headers.clone(),
             cli_vars: self.vars.clone(),
-            timeout: checks.timeout,
-            retries: checks.retries,
-            samples: checks.samples,
-            rate: checks.rate,
-            concurrency: checks.concurrency,
-            fail_fast: checks.fail_fast,
             unauthorized_hint: target.unauthorized_hint,
             env_lookup: crate::env::process_lookup,
-            details: checks.details,
+            checks: self.checks.clone(),
         }
     }
 }

@@ -61,7 +61,7 @@ pub(crate) async fn run_once(
             continue;
         }
         // Stop the run before this slot passes to a waiting check, or that check would start.
-        if ctx.settings.fail_fast
+        if ctx.settings.checks.fail_fast
             && !sample.ok()
             && !check.optional
             && check.expect.availability.unwrap_or(100.0) > 0.0
@@ -84,7 +84,7 @@ async fn send_with_retries(
     mut slot: Option<OwnedSemaphorePermit>,
 ) -> Option<(Outcome, Option<OwnedSemaphorePermit>)> {
     let check = judge.check;
-    let retries = check.retries.unwrap_or(ctx.settings.retries);
+    let retries = check.retries.unwrap_or(ctx.settings.checks.retries);
     let mut attempt = 0;
     let mut last = None;
     loop {

@@ -31,7 +31,7 @@ pub enum Details {
     All,
 }
 
-/// Everything about a run that is not in the suites.
+/// Everything about a run that is not in the suites: where it goes, and how every check is sent.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub environment: String,
@@ -39,10 +39,21 @@ pub struct Settings {
     pub base_url: String,
     /// Headers the environment adds (lowest precedence).
     pub environment_headers: Vec<(String, String)>,
-    /// `-H` (highest precedence).
-    pub cli_headers: Vec<(String, String)>,
     /// `--var`.
     pub cli_vars: Vec<(String, String)>,
+    /// What a 401 from the target should tell the user (a protected Vercel preview).
+    pub unauthorized_hint: Option<UnauthorizedHint>,
+    /// Reads the process environment, where `${VAR}` looks after `variables` (an empty value
+    /// counts as unset).
+    pub env_lookup: fn(&str) -> Option<String>,
+    pub checks: CheckDefaults,
+}
+
+/// How checks are sent, from the command line: what a check does not set itself.
+#[derive(Debug, Clone)]
+pub struct CheckDefaults {
+    /// `-H` (highest precedence).
+    pub headers: Vec<(String, String)>,
     pub timeout: Duration,
     pub retries: u32,
     /// `--samples`, for idempotent checks.
@@ -53,11 +64,6 @@ pub struct Settings {
     /// `-j`.
     pub concurrency: usize,
     pub fail_fast: bool,
-    /// What a 401 from the target should tell the user (a protected Vercel preview).
-    pub unauthorized_hint: Option<UnauthorizedHint>,
-    /// Reads the process environment, where `${VAR}` looks after `variables` (an empty value
-    /// counts as unset).
-    pub env_lookup: fn(&str) -> Option<String>,
     pub details: Details,
 }
 
@@ -119,7 +125,7 @@ pub async fn execute(
 ) -> Vec<SuiteReport> {
     let ctx = Arc::new(Ctx {
         client,
-        requests: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+        requests: Arc::new(Semaphore::new(settings.checks.concurrency.max(1))),
         settings,
         control,
         observer,
@@ -264,7 +270,7 @@ async fn run_started(
             Finished::skipped(check, "interrupted", captures)
         }
     };
-    if finished.report.status == CheckStatus::Failed && ctx.settings.fail_fast {
+    if finished.report.status == CheckStatus::Failed && ctx.settings.checks.fail_fast {
         ctx.control.stop(FAIL_FAST_REASON);
     }
     ctx.observer.finished(&check.name, finished.report.status);
@@ -301,13 +307,13 @@ async fn run_check(
     };
     // `--samples` is for SLA figures; a polled check waits for a state and is sent as written.
     let samples = if request::is_idempotent(&check.request.method) && check.poll.is_none() {
-        ctx.settings.samples.or(check.samples)
+        ctx.settings.checks.samples.or(check.samples)
     } else {
         check.samples
     };
     let n = samples.unwrap_or(1).max(1) as usize;
-    let timeout = check.timeout.unwrap_or(ctx.settings.timeout);
-    let record = ctx.settings.details > Details::None;
+    let timeout = check.timeout.unwrap_or(ctx.settings.checks.timeout);
+    let record = ctx.settings.checks.details > Details::None;
     let tally = if n == 1 {
         let judge = Judge {
             check,
@@ -319,7 +325,10 @@ async fn run_check(
         exchange::run_once(&ctx, &judge, &req, timeout, first_slot, started).await
     } else {
         drop(first_slot);
-        let limit = check.concurrency.unwrap_or(ctx.settings.concurrency).clamp(1, n);
+        let limit = check
+            .concurrency
+            .unwrap_or(ctx.settings.checks.concurrency)
+            .clamp(1, n);
         let job = sampled::Samples {
             planned: planned.clone(),
             index,
@@ -328,7 +337,7 @@ async fn run_check(
             timeout,
             record,
             count: n,
-            rate: ctx.settings.rate.or(check.rate),
+            rate: ctx.settings.checks.rate.or(check.rate),
         };
         sampled::run(ctx.clone(), job, limit).await
     };
@@ -351,7 +360,7 @@ fn finish(
     let how = Finish {
         check,
         req,
-        details: ctx.settings.details,
+        details: ctx.settings.checks.details,
         sampled,
         elapsed: started.elapsed(),
     };

@@ -15,6 +15,6 @@ mod tally;
 
 pub use crate::vars::BuiltIns;
 pub use control::Control;
+pub use execute::{CheckDefaults, Details, Observer, Settings, execute};
 pub(crate) use execute::{Ctx, Finished};
-pub use execute::{Details, Observer, Settings, execute};
 pub use plan::{Plan, PlannedSuite, Selection, plan};

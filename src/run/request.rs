@@ -107,7 +107,7 @@ fn headers(
         offered
             .chain(environment)
             .chain(own)
-            .chain(settings.cli_headers.iter().cloned()),
+            .chain(settings.checks.headers.iter().cloned()),
     ))
 }
 
