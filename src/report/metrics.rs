@@ -4,8 +4,8 @@
 //!
 //! Latency is exported as a histogram, never as precomputed quantiles, so Prometheus can add
 //! regions up. Every check's buckets are the fixed list plus each of its latency limits, so a
-//! threshold is always a bucket edge. Phase gauges and the certificate expiry gauge are not
-//! written yet: the report does not carry phase timings or certificates (docs/metrics.md).
+//! threshold is always a bucket edge. Phase gauges are not written yet: the report does not
+//! carry phase timings (docs/metrics.md).
 
 use super::{CheckStatus, RunReport};
 use prometheus_client::collector::Collector;
