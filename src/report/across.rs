@@ -82,25 +82,6 @@ pub struct PercentileLimits {
     pub max: Option<f64>,
 }
 
-impl Sla {
-    /// The latency limits as the HTML report draws them: each percentile limit, and `each` for
-    /// a plain `latency` every sample must meet.
-    pub fn drawn_limits(&self) -> Vec<super::LatencyLimit> {
-        let p = self.latency_ms.unwrap_or_default();
-        [
-            ("p50", p.p50),
-            ("p90", p.p90),
-            ("p95", p.p95),
-            ("p99", p.p99),
-            ("max", p.max),
-            ("each", self.per_sample_latency_ms),
-        ]
-        .into_iter()
-        .filter_map(|(of, ms)| ms.map(|ms| super::LatencyLimit { of, ms }))
-        .collect()
-    }
-}
-
 fn ms(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64() * 1000.0)
 }
@@ -147,14 +128,22 @@ impl Sla {
         }
     }
 
-    /// Every latency limit, in seconds: each is a bucket edge of the exported histogram.
-    pub fn limits_seconds(&self) -> Vec<f64> {
-        let l = self.latency_ms.unwrap_or_default();
-        [l.p50, l.p90, l.p95, l.p99, l.max, self.per_sample_latency_ms]
-            .into_iter()
-            .flatten()
-            .map(|ms| ms / 1000.0)
-            .collect()
+    /// Every latency limit, named by what it bounds: each percentile limit, and `each` for a
+    /// plain `latency` every sample must meet. The HTML report draws them; metrics make each a
+    /// bucket edge.
+    pub fn latency_limits(&self) -> Vec<super::LatencyLimit> {
+        let p = self.latency_ms.unwrap_or_default();
+        [
+            ("p50", p.p50),
+            ("p90", p.p90),
+            ("p95", p.p95),
+            ("p99", p.p99),
+            ("max", p.max),
+            ("each", self.per_sample_latency_ms),
+        ]
+        .into_iter()
+        .filter_map(|(of, ms)| ms.map(|ms| super::LatencyLimit { of, ms }))
+        .collect()
     }
 }
 
@@ -283,6 +272,7 @@ mod tests {
             serde_json::json!({"availability": 99.9, "latency_ms": {"p95": 2000.0}})
         );
         assert_eq!(sla.limits(), limits);
-        assert_eq!(sla.limits_seconds(), vec![2.0]);
+        let seconds: Vec<f64> = sla.latency_limits().iter().map(|l| l.ms / 1000.0).collect();
+        assert_eq!(seconds, vec![2.0]);
     }
 }

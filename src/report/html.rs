@@ -240,7 +240,7 @@ fn limit_text(l: &LatencyLimit) -> String {
 
 /// A sampled check's figures, its histogram and its limits.
 fn latency(c: &CheckReport) -> Markup {
-    let limits = c.sla.as_ref().map(|s| s.drawn_limits()).unwrap_or_default();
+    let limits = c.sla.as_ref().map(|s| s.latency_limits()).unwrap_or_default();
     let drawn = match (&c.histogram, &c.latency_ms) {
         (Some(h), Some(s)) => chart::histogram(h, s, &limits),
         _ => None,

@@ -56,7 +56,12 @@ impl Figures {
                 let mut labels = run_labels.clone();
                 labels.push(("customer".to_string(), suite.customer.clone()));
                 labels.push(("check".to_string(), c.name.clone()));
-                let limits = c.sla.as_ref().map(|s| s.limits_seconds()).unwrap_or_default();
+                let limits: Vec<f64> = c
+                    .sla
+                    .iter()
+                    .flat_map(|s| s.latency_limits())
+                    .map(|l| l.ms / 1000.0)
+                    .collect();
                 checks.push(CheckFigures {
                     labels,
                     success: match c.status {
