@@ -206,6 +206,8 @@ fn merge_check(
         passed_samples: passed,
         histogram: (!histogram.is_empty()).then_some(histogram),
         sla,
+        // Each place sent at its own pace; the per-region rows say how fast.
+        rate: if ran.len() == 1 { lead.rate } else { None },
         across: crate::report::across::CheckAcross {
             baseline: None,
             merged: Some(merged_info),

@@ -90,13 +90,18 @@ impl fmt::Display for Rate {
     }
 }
 
+/// Samples per second: `sent` samples over `span`, from the first due time to the last send.
+pub fn achieved(sent: usize, span: Duration) -> f64 {
+    sent as f64 / span.as_secs_f64().max(f64::MIN_POSITIVE)
+}
+
 /// `rate 200/s not reached: 143/s` when `sent` samples over `span` (first due time to last
 /// send) fall below [`REACHED_SHARE`] of `asked`.
 pub fn not_reached(asked: Rate, sent: usize, span: Duration) -> Option<String> {
     if sent < 2 {
         return None;
     }
-    let achieved = sent as f64 / span.as_secs_f64().max(f64::MIN_POSITIVE);
+    let achieved = achieved(sent, span);
     (achieved < asked.per_second * REACHED_SHARE)
         .then(|| format!("rate {asked} not reached: {}", asked.show_per_second(achieved)))
 }

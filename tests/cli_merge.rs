@@ -221,7 +221,7 @@ fn a_baseline_shows_the_change_and_gates_on_regression() {
     let slow = TestServer::builder()
         .route(
             "/api",
-            Reply::status(200).delay(std::time::Duration::from_millis(40)),
+            Reply::status(200).delay(std::time::Duration::from_millis(150)),
         )
         .start();
     let ws = Workspace::suite(BASELINE_SUITE);
@@ -260,9 +260,10 @@ fn max_regression_applies_to_checks_without_their_own() {
     let slow = TestServer::builder()
         .route(
             "/api",
-            Reply::status(200).delay(std::time::Duration::from_millis(40)),
+            Reply::status(200).delay(std::time::Duration::from_millis(150)),
         )
         .start();
+    // 150 ms against a loopback baseline of a few: a regression even on a loaded machine.
     let ws = Workspace::suite(&BASELINE_SUITE.replace(", regression: { p95: 20% }", ""));
     let (_, base) = run_region(&ws, &fast, "prod", &[]);
     let (run, _) = run_region(&ws, &slow, "preview", &["--baseline", &s(&base)]);

@@ -58,6 +58,15 @@ checks:
     // Open loop: the samples due during the stall waited for it, and their latency says so.
     assert!(p90(&report, "open loop") > 200.0, "{report:#}");
     assert_eq!(server.hits("/stall-open"), 50);
+    // Only the check under a rate reports one.
+    assert!(
+        support::check(&report, "closed loop")["rate"].is_null(),
+        "{report:#}"
+    );
+    assert_eq!(
+        support::check(&report, "open loop")["rate"]["asked_per_second"],
+        50.0
+    );
 }
 
 #[test]
@@ -83,6 +92,14 @@ fn the_flag_sets_the_rate_of_every_sampled_check_and_spaces_the_samples() {
     let took = support::check(&report, "paced")["duration_ms"].as_f64().unwrap();
     assert!(took >= 500.0, "{took} ms: {report:#}");
     assert_eq!(server.hits("/ok"), 11);
+    // The flag's rate is the one asked, and the achieved rate is reported beside it.
+    let rate = &support::check(&report, "paced")["rate"];
+    assert_eq!(rate["asked_per_second"], 20.0, "{report:#}");
+    let achieved = rate["achieved_per_second"].as_f64().unwrap();
+    // The achieved rate is the samples sent over the span from the first due time to the last
+    // send: 11 samples over 500 ms is 22/s (docs/suites.md#rate).
+    assert!((18.0..=22.5).contains(&achieved), "{achieved}/s: {report:#}");
+    run.stdout_has("/s sent");
 }
 
 #[test]

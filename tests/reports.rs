@@ -65,6 +65,7 @@ fn ran(
         sla: None,
         across: Default::default(),
         certificate_not_after: None,
+        rate: None,
     }
 }
 

@@ -112,6 +112,9 @@ fn sla_figures(check: &CheckReport) -> String {
         parts.push(across::figure("p95", l.p95, base.and_then(|b| b.p95)));
         parts.push(across::figure("p99", l.p99, base.and_then(|b| b.p99)));
     }
+    if let Some(r) = &check.rate {
+        parts.push(format!("{:.1}/s sent", r.achieved_per_second));
+    }
     if let Some(m) = check.across.merged.as_ref().filter(|m| m.reports < m.of) {
         parts.push(format!("{} of {} reports", m.reports, m.of));
     }

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::across::{BaselineFigures, Sla};
 use super::{
-    CheckReport, CheckStatus, LatencyStats, RequestSummary, ResponseSummary, RunReport, Summary, round_ms,
-    round_percent, round_stats,
+    CheckReport, CheckStatus, LatencyStats, RateFigures, RequestSummary, ResponseSummary, RunReport, Summary,
+    round_ms, round_percent, round_stats,
 };
 
 /// The `version` field: bumped only if the shape changes incompatibly.
@@ -59,6 +59,8 @@ struct JsonCheck<'a> {
     sla: Option<&'a Sla>,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<Option<BaselineFigures>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate: Option<RateFigures>,
 }
 
 /// A check's histogram in its interchange form (docs/merge.md#what-a-report-carries).
@@ -110,6 +112,10 @@ fn check(c: &CheckReport) -> JsonCheck<'_> {
             .map(JsonHistogram::of),
         sla: c.sla.as_ref().filter(|_| ran),
         baseline: c.across.baseline.map(|b| b.as_ref().map(baseline_rounded)),
+        rate: c.rate.filter(|_| ran).map(|r| RateFigures {
+            asked_per_second: r.asked_per_second,
+            achieved_per_second: (r.achieved_per_second * 10.0).round() / 10.0,
+        }),
     }
 }
 

@@ -97,6 +97,16 @@ pub struct CheckReport {
     pub across: across::CheckAcross,
     /// `notAfter` of the server's leaf certificate (Unix seconds) of the shown exchange, on https.
     pub certificate_not_after: Option<i64>,
+    /// The asked and achieved send rate of a check sent under `rate` (docs/suites.md#rate).
+    pub rate: Option<RateFigures>,
+}
+
+/// How fast a check under `rate` sent its samples: the achieved rate is the samples sent over
+/// the time from the first due time to the last send.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RateFigures {
+    pub asked_per_second: f64,
+    pub achieved_per_second: f64,
 }
 
 /// One latency limit of a check (docs/suites.md#samples-and-sla): `of` is the percentile it
@@ -130,6 +140,7 @@ impl CheckReport {
             sla: None,
             across: across::CheckAcross::default(),
             certificate_not_after: None,
+            rate: None,
         }
     }
 

@@ -53,6 +53,8 @@ struct DocCheck {
     histogram: Option<JsonHistogram>,
     #[serde(default)]
     sla: Option<Sla>,
+    #[serde(default)]
+    rate: Option<super::RateFigures>,
 }
 
 #[derive(Deserialize)]
@@ -192,5 +194,6 @@ fn check(c: DocCheck) -> Result<CheckReport, String> {
         across: CheckAcross::default(),
         // Not in the JSON report: a merge exports no certificate gauge.
         certificate_not_after: None,
+        rate: c.rate,
     })
 }

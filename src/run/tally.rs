@@ -34,8 +34,8 @@ pub(crate) struct Tally {
     status: Option<u16>,
     detail: Option<ExchangeDetail>,
     certificate: Option<PeerCertificate>,
-    /// Under a rate: `rate 200/s not reached: 143/s`, when it was not.
-    pub rate_shortfall: Option<String>,
+    /// Under a rate: the rate asked and the samples' send span (docs/suites.md#rate).
+    pub rate: Option<(crate::rate::Rate, Duration)>,
 }
 
 /// How the finished tally is reported.
@@ -63,7 +63,7 @@ impl Tally {
             status: None,
             detail: None,
             certificate: None,
-            rate_shortfall: None,
+            rate: None,
         }
     }
 
@@ -124,7 +124,13 @@ impl Tally {
         let availability = counts.availability();
         let required = check.expect.availability.unwrap_or(100.0);
         let mut failures = sla::judge(required, &check.expect.latency_limits, counts);
-        failures.extend(self.rate_shortfall.take());
+        let rate = self.rate.map(|(asked, span)| {
+            failures.extend(crate::rate::not_reached(asked, self.sent, span));
+            crate::report::RateFigures {
+                asked_per_second: asked.per_second(),
+                achieved_per_second: crate::rate::achieved(self.sent, span),
+            }
+        });
         if let Some((_, c)) = self.first_captures.take() {
             captures.extend(c);
         }
@@ -155,6 +161,7 @@ impl Tally {
             passed_samples: self.ok,
             histogram: Some(self.histogram),
             certificate_not_after: self.certificate.as_ref().and_then(|c| c.not_after_unix()),
+            rate,
             sla: Some(Sla::of(
                 check.expect.availability,
                 check.expect.latency,
