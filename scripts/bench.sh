@@ -7,6 +7,7 @@
 #   NO_INSTALL=1 scripts/bench.sh    # never install oha/hurl/time; their columns say n/a
 #   EC_BIN=/path/to/endpoint-check scripts/bench.sh   # measure that build instead of building
 #   THROUGHPUT_N=20000 FIDELITY_N=2000                # request counts (these are the defaults)
+#   RATE=500 RATE_N=5000 STARTUP_N=20                 # the open-loop and startup rows
 #
 # What it does:
 #   1. cargo build --release
@@ -225,6 +226,67 @@ fidelity() {
     fi
 }
 
+# ------------------------------------------------------------------------------- rate fidelity
+# Open-loop: RATE_N samples at RATE/s on /delay20, against oha's -q with --latency-correction
+# (latency from each request's due time, as a `rate:` check counts it).
+RATE=${RATE:-500}
+RATE_N=${RATE_N:-5000}
+rate_fidelity() {
+    say "== rate fidelity on /delay20: $RATE_N requests at $RATE/s, $CONC connections, $REPEAT runs each"
+    local ea=() e99=() oa=() o99=()
+    for _ in $(seq "$REPEAT"); do
+        ec "$BASE" "$D20_SUITE" --samples "$RATE_N" --rate "$RATE/s" -j "$CONC" --format json \
+            >"$WORK/rate.json" || true
+        ea+=("$(json "$WORK/rate.json" "round(d['suites'][0]['checks'][0]['rate']['achieved_per_second'], 1)")")
+        e99+=("$(json "$WORK/rate.json" "round(d['suites'][0]['checks'][0]['latency_ms']['p99'], 2)")")
+        if [ -n "$HAVE_OHA" ]; then
+            timeout 120 oha -n "$RATE_N" -c "$CONC" -q "$RATE" --latency-correction --no-tui \
+                --output-format json "$BASE/delay20" >"$WORK/oha-rate.json" 2>/dev/null || true
+            oa+=("$(json "$WORK/oha-rate.json" "round(d['summary']['requestsPerSec'], 1)")")
+            o99+=("$(json "$WORK/oha-rate.json" "round(d['latencyPercentiles']['p99'] * 1000, 2)")")
+        fi
+    done
+    RATE_EC=$(median "${ea[@]}") RATE_EC99=$(median "${e99[@]}")
+    RATE_OFF=$(calc "($RATE_EC - $RATE) * 100 / $RATE" 1)
+    say "   endpoint-check achieved (/s) / p99 (ms): ${ea[*]} / ${e99[*]}"
+    if [ -n "$HAVE_OHA" ]; then
+        RATE_OHA=$(median "${oa[@]}") RATE_OHA99=$(median "${o99[@]}")
+        RATE_D99=$(calc "$RATE_EC99 - $RATE_OHA99" 2)
+        say "   oha achieved (/s) / p99 (ms):            ${oa[*]} / ${o99[*]}"
+    else
+        RATE_OHA=n/a RATE_OHA99=n/a RATE_D99=n/a
+    fi
+}
+
+# ------------------------------------------------------------------------------- startup
+# One http:// check, one request, whole process, against Hurl running one request.
+STARTUP_N=${STARTUP_N:-20}
+startup() {
+    say "== startup: one request to /fast, $STARTUP_N runs each"
+    printf 'GET %s/fast\nHTTP 200\n' "$BASE" >"$WORK/one.hurl"
+    local e=() h=() t0 t1
+    for _ in $(seq "$STARTUP_N"); do
+        t0=$(now_ns)
+        ec "$BASE" "$FAST_SUITE" -q >/dev/null 2>&1 || true
+        t1=$(now_ns)
+        e+=("$(ms "$t0" "$t1")")
+        if [ -n "$HAVE_HURL" ]; then
+            t0=$(now_ns)
+            timeout 30 hurl --test --no-color "$WORK/one.hurl" >/dev/null 2>&1 || true
+            t1=$(now_ns)
+            h+=("$(ms "$t0" "$t1")")
+        fi
+    done
+    START_EC=$(median "${e[@]}")
+    say "   endpoint-check (ms): ${e[*]}"
+    if [ -n "$HAVE_HURL" ]; then
+        START_HURL=$(median "${h[@]}")
+        say "   hurl (ms):           ${h[*]}"
+    else
+        START_HURL=n/a
+    fi
+}
+
 # ------------------------------------------------------------------------------- suite wall time
 # CHECKS independent checks on /delay50, written FILES files (customers) of CHECKS/FILES each.
 write_suites() { # dir files
@@ -308,6 +370,8 @@ if [ -n "$NGINX_BASE" ]; then
     TP_EC_N=$TP_EC TP_OHA_N=$TP_OHA TP_RATIO_N=$TP_RATIO TP_EC_CPU_N=$TP_EC_CPU TP_OHA_CPU_N=$TP_OHA_CPU
 fi
 fidelity
+rate_fidelity
+startup
 suite_wall
 memory
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)
@@ -324,15 +388,18 @@ endpoint-check $("$EC" --version | awk '{print $2}') ($(git -C "$ROOT" rev-parse
 | measurement | endpoint-check | peer | ratio / target | |
 |---|---|---|---|---|
 | throughput, fixture server, $THROUGHPUT_N req, -j/-c $CONC (req/s, whole process) | $TP_EC_F | oha $TP_OHA_F | ${TP_RATIO_F}× (≥ 1.0×) | $(ok_if "$TP_RATIO_F" "$TP_RATIO_F >= 1.0") |
-| CPU user+sys of those runs (ms) | $TP_EC_CPU_F | oha $TP_OHA_CPU_F | $(ratio "$TP_EC_CPU_F" "$TP_OHA_CPU_F")× oha's | |
+| CPU user+sys of those runs (ms) | $TP_EC_CPU_F | oha $TP_OHA_CPU_F | $(ratio "$TP_EC_CPU_F" "$TP_OHA_CPU_F")× oha's (≤ 1.3×) | $(ok_if "$TP_OHA_CPU_F$TP_EC_CPU_F" "$TP_EC_CPU_F <= 1.3 * $TP_OHA_CPU_F") |
 EOF
 if [ -n "$NGINX_BASE" ]; then
     echo "| throughput, nginx, $THROUGHPUT_N req, -j/-c $CONC (req/s, whole process) | $TP_EC_N | oha $TP_OHA_N | ${TP_RATIO_N}× (≥ 1.0×) | $(ok_if "$TP_RATIO_N" "$TP_RATIO_N >= 1.0") |"
-    echo "| CPU user+sys of those runs (ms) | $TP_EC_CPU_N | oha $TP_OHA_CPU_N | $(ratio "$TP_EC_CPU_N" "$TP_OHA_CPU_N")× oha's | |"
+    echo "| CPU user+sys of those runs (ms) | $TP_EC_CPU_N | oha $TP_OHA_CPU_N | $(ratio "$TP_EC_CPU_N" "$TP_OHA_CPU_N")× oha's (≤ 1.3×) | $(ok_if "$TP_OHA_CPU_N$TP_EC_CPU_N" "$TP_EC_CPU_N <= 1.3 * $TP_OHA_CPU_N") |"
 fi
 cat <<EOF
 | fidelity p50, /delay20, $FIDELITY_N req (ms) | $FID_EC50 | oha $FID_OHA50 | Δ $FID_DIFF ms (≤ 1 ms) | $(ok_if "$FID_DIFF" "($FID_DIFF) * ($FID_DIFF) <= 1") |
 | fidelity p99, /delay20 (ms) | $FID_EC99 | oha $FID_OHA99 | | |
+| rate $RATE/s, $RATE_N req on /delay20: achieved (req/s) | $RATE_EC | oha -q $RATE $RATE_OHA | ${RATE_OFF}% off $RATE/s (within 2%) | $(ok_if "$RATE_EC" "($RATE_OFF) * ($RATE_OFF) <= 4") |
+| rate $RATE/s: p99 from the due time (ms) | $RATE_EC99 | oha --latency-correction $RATE_OHA99 | Δ $RATE_D99 ms (≤ 2 ms) | $(ok_if "$RATE_D99" "($RATE_D99) * ($RATE_D99) <= 4") |
+| startup, one http:// request, whole process (ms) | $START_EC | hurl $START_HURL | $(ratio "$START_EC" "$START_HURL")× (< 1.0×) | $(ok_if "$START_HURL" "$START_EC < $START_HURL") |
 | suite wall, $CHECKS checks × 50 ms, 1 file (ms) | $SW_1 | critical path $CRIT | $(ratio "$SW_1" "$CRIT")× (≤ 1.25×) | $(verdict "$SW_1 <= 1.25 * $CRIT") |
 | suite wall, 2 files × $((CHECKS / 2)) (ms) | $SW_2 | hurl 2 files $HURL_2 | $(ratio "$SW_2" "$HURL_2" 3)× (< 0.1×) | $(ok_if "$HURL_2" "$SW_2 < 0.1 * $HURL_2") |
 | suite wall, 8 files × $((CHECKS / 8)) (ms; suites run at once) | $SW_8 | critical path $CRIT | $(ratio "$SW_8" "$CRIT")× | |
