@@ -1,10 +1,14 @@
 //! The HTTP side of a check: the one client of a run, sending one request and recording its
 //! answer (the timed span, the body cap, redirects), [`decode`] for compressed bodies,
-//! [`error`] for transport failures in words, [`headers`] for header names and merging.
+//! [`error`] for transport failures in words, [`headers`] for header names and merging,
+//! [`route`] for where a request is dialed (`--resolve`, `--connect-to`) and [`identity`] for
+//! the client certificate of mutual TLS.
 
 mod decode;
 pub mod error;
 pub mod headers;
+pub mod identity;
+pub mod route;
 
 use crate::assert::Response;
 use crate::redact::is_secret_header;
