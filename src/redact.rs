@@ -43,6 +43,9 @@ pub fn credential_parts(value: &str) -> impl Iterator<Item = &str> {
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Arc<RwLock<Vec<String>>>,
+    /// Values of process environment variables the run read, and the variable each came from:
+    /// a secret among them is written as that variable in the `curl` line of `-v` (docs/cli.md).
+    origins: Arc<RwLock<Vec<(String, String)>>>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -106,6 +109,63 @@ impl Redactor {
         out
     }
 
+    /// Notes that `value` is the value of the environment variable `variable`. It does not make
+    /// the value a secret; a secret that has this value is shown as the variable in [`Self::for_shell`].
+    pub fn note_origin(&self, variable: &str, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let mut origins = self.origins.write().unwrap_or_else(|e| e.into_inner());
+        if !origins.iter().any(|(v, _)| v == value) {
+            origins.push((value.to_string(), variable.to_string()));
+        }
+    }
+
+    /// The environment variable a value came from, when one did.
+    fn origin(&self, value: &str) -> Option<String> {
+        let origins = self.origins.read().unwrap_or_else(|e| e.into_inner());
+        origins.iter().find(|(v, _)| v == value).map(|(_, n)| n.clone())
+    }
+
+    /// `text` for the inside of a shell's double quotes: `"`, `\`, `$` and `` ` `` escaped, and
+    /// every secret written as the environment variable it came from (`$AUDIO1_API_KEY`), or,
+    /// when it came from none, as `***`. `Bearer <secret>` keeps its scheme word.
+    pub fn for_shell(&self, text: &str) -> String {
+        let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            // Longest first (the list is kept so), as `mask` does.
+            let Some(secret) = secrets.iter().find(|s| rest.starts_with(s.as_str())) else {
+                shell_escape_into(&mut out, c);
+                rest = &rest[c.len_utf8()..];
+                continue;
+            };
+            rest = &rest[secret.len()..];
+            let glued = rest
+                .chars()
+                .next()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || n == '_');
+            let reference = |name: String| match glued {
+                true => format!("${{{name}}}"),
+                false => format!("${name}"),
+            };
+            if let Some(name) = self.origin(secret) {
+                out.push_str(&reference(name));
+            } else if let Some((scheme, credential)) = secret.split_once(' ')
+                && let Some(name) = self.origin(credential.trim())
+                && !scheme.is_empty()
+            {
+                scheme.chars().for_each(|c| shell_escape_into(&mut out, c));
+                out.push(' ');
+                out.push_str(&reference(name));
+            } else {
+                out.push_str(MASK);
+            }
+        }
+        out
+    }
+
     /// Wraps a writer so everything written through it is masked.
     pub fn writer<W: Write>(&self, inner: W) -> RedactingWriter<W> {
         RedactingWriter {
@@ -114,6 +174,14 @@ impl Redactor {
             pending: Vec::new(),
         }
     }
+}
+
+/// One character of literal text inside double quotes.
+fn shell_escape_into(out: &mut String, c: char) {
+    if matches!(c, '"' | '\\' | '$' | '`') {
+        out.push('\\');
+    }
+    out.push(c);
 }
 
 /// A secret as written and as it reads once encoded: in a query (`application/x-www-form-urlencoded`,
@@ -286,6 +354,34 @@ mod tests {
         with_user.set_password(Some("pa ss/w:rd")).unwrap();
         r.add("pa ss/w:rd");
         assert_eq!(r.mask(with_user.as_str()), "http://u:***@h/");
+    }
+
+    #[test]
+    fn for_shell_writes_secrets_as_their_variables() {
+        let r = Redactor::new();
+        r.add("k3y-from-env");
+        r.note_origin("AUDIO1_API_KEY", "k3y-from-env");
+        r.add("captured-token");
+        r.add("Bearer t0k3n");
+        r.add("t0k3n");
+        r.note_origin("API_TOKEN", "t0k3n");
+        r.note_origin("REGION", "eu");
+        assert_eq!(
+            r.for_shell("x-api-key: k3y-from-env"),
+            "x-api-key: $AUDIO1_API_KEY"
+        );
+        assert_eq!(r.for_shell("k3y-from-env_2"), "${AUDIO1_API_KEY}_2");
+        assert_eq!(
+            r.for_shell("authorization: Bearer t0k3n"),
+            "authorization: Bearer $API_TOKEN"
+        );
+        assert_eq!(r.for_shell("id captured-token"), "id ***");
+        // A value that is no secret stays as it is, escaped for double quotes.
+        assert_eq!(
+            r.for_shell(r#"{"region":"eu","p":"$HOME `x` \"}"#),
+            r#"{\"region\":\"eu\",\"p\":\"\$HOME \`x\` \\\"}"#
+        );
+        assert!(!format!("{r:?}").contains("eu"));
     }
 
     #[test]

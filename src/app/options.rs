@@ -149,6 +149,8 @@ impl RunOptions {
                 insecure: args.insecure,
                 cacert: args.cacert,
                 pool_size: args.concurrency as usize,
+                routes: Default::default(),
+                identity: None,
             },
             checks: run::CheckDefaults {
                 headers: args.headers,
@@ -201,6 +203,7 @@ impl RunOptions {
             unauthorized_hint: target.unauthorized_hint,
             env_lookup: crate::env::process_lookup,
             checks: self.checks.clone(),
+            curl_flags: run::curl::client_flags(&self.client),
         }
     }
 }

@@ -64,6 +64,11 @@ pub fn prepare(
     for secret in env::secrets(environments.as_ref(), &env::process_lookup) {
         ctx.redactor.add(secret);
     }
+    for name in env::referenced_variables(environments.as_ref()) {
+        if let Some(value) = env::process_lookup(&name) {
+            ctx.redactor.note_origin(&name, &value);
+        }
+    }
     let gate = crate::baseline::Gate::load(opts.across.baseline.as_deref(), opts.across.max_regression)
         .map_err(Error::Usage)?;
     let built_ins = BuiltIns::new();

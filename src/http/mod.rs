@@ -32,6 +32,10 @@ pub struct ClientOptions {
     pub cacert: Option<std::path::PathBuf>,
     /// Most idle connections kept per host; at least the run's concurrency, so samples reuse them.
     pub pool_size: usize,
+    /// `--resolve` and `--connect-to`, the flags' entries before the environment's.
+    pub routes: route::Routes,
+    /// `--cert`/`--key`, else the environment's `client_cert`/`client_key`.
+    pub identity: Option<identity::IdentityFiles>,
 }
 
 impl ClientOptions {
@@ -99,6 +103,17 @@ pub struct Prepared {
     pub url: Url,
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
+    /// The suite's cookie jar, unless the suite or the check turned cookies off: read before
+    /// every hop, filled from every answer, redirects included (docs/behaviour.md#cookies).
+    pub jar: Option<std::sync::Arc<dyn CookieJar>>,
+}
+
+/// A cookie jar as the exchange uses it; the run keeps one per suite.
+pub trait CookieJar: Send + Sync + std::fmt::Debug {
+    /// The `Cookie` header value for a request to `url`, when a cookie applies.
+    fn cookie_header(&self, url: &Url) -> Option<String>;
+    /// Keeps what the `Set-Cookie` headers of an answer from `url` set.
+    fn store(&self, url: &Url, headers: &HeaderMap);
 }
 
 /// What one exchange yielded.
@@ -108,6 +123,8 @@ pub struct Outcome {
     pub result: Result<Response, String>,
     /// Time to the first response's headers.
     pub ttfb: Option<Duration>,
+    /// The `Cookie` header the jar added to the first request, for `-v`.
+    pub cookie: Option<String>,
 }
 
 /// Sends `req` (following redirects when asked), reads the body under the cap, all within
@@ -120,7 +137,8 @@ pub async fn send(
 ) -> Outcome {
     let started = Instant::now();
     let mut ttfb = None;
-    let exchange = exchange(client, req, follow_redirects, started, &mut ttfb);
+    let mut cookie = None;
+    let exchange = exchange(client, req, follow_redirects, started, (&mut ttfb, &mut cookie));
     let result = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok((status, headers, raw, tls))) => {
             let latency = started.elapsed();
@@ -144,7 +162,7 @@ pub async fn send(
             crate::duration::fmt(timeout)
         )),
     };
-    Outcome { result, ttfb }
+    Outcome { result, ttfb, cookie }
 }
 
 async fn exchange(
@@ -152,7 +170,7 @@ async fn exchange(
     first: &Prepared,
     follow_redirects: bool,
     started: Instant,
-    ttfb: &mut Option<Duration>,
+    (ttfb, sent_cookie): (&mut Option<Duration>, &mut Option<String>),
 ) -> Result<(u16, HeaderMap, Vec<u8>, Option<reqwest::tls::TlsInfo>), String> {
     // Redirect hops only: the first request is sent from `first` as it is.
     let mut hop: Option<Prepared> = None;
@@ -162,11 +180,19 @@ async fn exchange(
         check_host(&current.url)?;
         let mut request = reqwest::Request::new(current.method.clone(), current.url.clone());
         *request.headers_mut() = current.headers.clone();
+        if let Some(cookie) = with_cookies(request.headers_mut(), first.jar.as_deref(), &current.url)
+            && hops == 0
+        {
+            *sent_cookie = Some(cookie);
+        }
         if let Some(body) = &current.body {
             *request.body_mut() = Some(body.clone().into());
         }
         let mut response = client.execute(request).await.map_err(|e| error::describe(&e))?;
         ttfb.get_or_insert_with(|| started.elapsed());
+        if let Some(jar) = &first.jar {
+            jar.store(&current.url, response.headers());
+        }
         let status = response.status();
         if follow_redirects && status.is_redirection() && response.headers().contains_key(LOCATION) {
             hops += 1;
@@ -202,6 +228,19 @@ async fn exchange(
     }
 }
 
+/// Adds the jar's cookies for `url` after any `Cookie` the check sets itself, in one header as
+/// RFC 6265 asks; returns what the jar added.
+fn with_cookies(headers: &mut HeaderMap, jar: Option<&dyn CookieJar>, url: &Url) -> Option<String> {
+    let from_jar = jar?.cookie_header(url)?;
+    let value = match headers.get(reqwest::header::COOKIE).and_then(|v| v.to_str().ok()) {
+        Some(own) if !own.trim().is_empty() => format!("{own}; {from_jar}"),
+        _ => from_jar.clone(),
+    };
+    let value = reqwest::header::HeaderValue::from_str(&value).ok()?;
+    headers.insert(reqwest::header::COOKIE, value);
+    Some(from_jar)
+}
+
 /// The request for the next hop. 303 (and 301/302 after anything but GET/HEAD, as browsers do)
 /// turns into a body-less GET. Headers come from the first request, not the hop before: a hop to
 /// another origin drops every secret header, and a hop back to the first request's origin sends
@@ -235,6 +274,7 @@ fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> P
         url: next,
         headers,
         body,
+        jar: first.jar.clone(),
     }
 }
 
@@ -333,6 +373,7 @@ mod tests {
             url: Url::parse("http://a.test/start").unwrap(),
             headers,
             body: Some(Bytes::from_static(b"{}")),
+            jar: None,
         };
         let b = Url::parse("http://b.test/x").unwrap();
         let at_b = redirected(&first, &first, b, 307);

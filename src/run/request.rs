@@ -48,6 +48,7 @@ pub(crate) fn build(
         url,
         headers: map,
         body,
+        jar: None,
     })
 }
 
