@@ -194,6 +194,18 @@ pub struct RunArgs {
     /// Also trust the PEM certificates in PATH
     #[arg(long, value_name = "PATH")]
     pub cacert: Option<PathBuf>,
+    /// Connect to ADDR for HOST:PORT, as curl does; URL, Host, SNI and certificate check keep HOST (repeatable) [env: ENDPOINT_CHECK_RESOLVE]
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", value_parser = crate::http::route::Resolve::parse)]
+    pub resolve: Vec<crate::http::route::Resolve>,
+    /// Send what is meant for HOST1:PORT1 to HOST2:PORT2; an empty HOST1/PORT1 matches any (repeatable) [env: ENDPOINT_CHECK_CONNECT_TO]
+    #[arg(long = "connect-to", value_name = "HOST1:PORT1:HOST2:PORT2", value_parser = crate::http::route::ConnectTo::parse)]
+    pub connect_to: Vec<crate::http::route::ConnectTo>,
+    /// A PEM client certificate for mutual TLS (with its key, unless --key is given) [env: ENDPOINT_CHECK_CERT]
+    #[arg(long, value_name = "PEM")]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of --cert [env: ENDPOINT_CHECK_KEY]
+    #[arg(long, value_name = "PEM")]
+    pub key: Option<PathBuf>,
     /// The place this run measures from, written into its reports [env: ENDPOINT_CHECK_REGION]
     #[arg(long, value_name = "NAME")]
     pub region: Option<String>,

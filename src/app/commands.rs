@@ -29,13 +29,20 @@ pub async fn run(env: Option<String>, opts: RunOptions, ctx: &Context) -> Result
     let env_name = env.unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_string());
     let prepared = pipeline::prepare(&env_name, opts.suite_paths(), None, &opts, ctx)?;
     output::check_report_files(&opts.output)?;
-    let client = pipeline::client(&opts, ctx)?;
+    let clients = pipeline::clients(&prepared.client, &opts, env_name == PREVIEW_ENVIRONMENT, ctx)?;
     let resolving = Instant::now();
-    let target =
-        pipeline::resolve(&env_name, &opts, &prepared, Some(&client), opts.resolve.wait, ctx).await?;
+    let target = pipeline::resolve(
+        &env_name,
+        &opts,
+        &prepared,
+        clients.api.as_ref(),
+        opts.resolve.wait,
+        ctx,
+    )
+    .await?;
     // Taken before the countdown, which does not count against `--wait`.
     let resolved_in = resolving.elapsed();
-    let report = pipeline::execute(prepared, &target, resolved_in, client, &opts, ctx).await?;
+    let report = pipeline::execute(prepared, &target, resolved_in, clients, &opts, ctx).await?;
     output::write_reports(&report, &opts.output, &ctx.redactor);
     super::across::push(&report, opts.across.pushgateway.as_deref(), ctx).await;
     Ok(report.exit_code())
@@ -53,10 +60,10 @@ pub async fn demo(opts: RunOptions, ctx: &Context) -> Result<Code, Error> {
         }
     };
     output::check_report_files(&opts.output)?;
-    let client = pipeline::client(&opts, ctx)?;
+    let clients = pipeline::clients(&prepared.client, &opts, false, ctx)?;
     let starting = Instant::now();
     let (target, stop) = start_fixture().await?;
-    let report = pipeline::execute(prepared, &target, starting.elapsed(), client, &opts, ctx).await?;
+    let report = pipeline::execute(prepared, &target, starting.elapsed(), clients, &opts, ctx).await?;
     stop.cancel();
     output::write_reports(&report, &opts.output, &ctx.redactor);
     super::across::push(&report, opts.across.pushgateway.as_deref(), ctx).await;
@@ -98,9 +105,9 @@ pub async fn list(env: Option<String>, opts: RunOptions, ctx: &Context) -> Resul
     let prepared = pipeline::prepare(&env_name, opts.suite_paths(), None, &opts, ctx)?;
     // Preview detection is the one part of resolution that calls out (the Vercel API).
     let client = match env_name == PREVIEW_ENVIRONMENT {
-        true => Some(pipeline::client(&opts, ctx)?),
+        true => pipeline::clients(&prepared.client, &opts, true, ctx)?.api,
         false => {
-            opts.client.extra_roots().map_err(Error::Usage)?;
+            prepared.client.check_files().map_err(Error::Usage)?;
             None
         }
     };

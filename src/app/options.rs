@@ -78,6 +78,67 @@ fn flag_or_var<T>(
     }
 }
 
+/// `--resolve` and `--connect-to`, else `ENDPOINT_CHECK_RESOLVE` and `ENDPOINT_CHECK_CONNECT_TO`
+/// (entries separated by white space).
+fn routes(
+    resolve: Vec<http::route::Resolve>,
+    connect_to: Vec<http::route::ConnectTo>,
+) -> Result<http::route::Routes, Error> {
+    fn entries<T>(
+        flags: Vec<T>,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Vec<T>, Error> {
+        if !flags.is_empty() {
+            return Ok(flags);
+        }
+        let text = process_lookup(name).unwrap_or_default();
+        text.split_whitespace()
+            .map(|e| parse(e).map_err(|why| Error::Usage(format!("{name}: {why}"))))
+            .collect()
+    }
+    Ok(http::route::Routes {
+        resolve: entries(resolve, "ENDPOINT_CHECK_RESOLVE", http::route::Resolve::parse)?,
+        connect_to: entries(
+            connect_to,
+            "ENDPOINT_CHECK_CONNECT_TO",
+            http::route::ConnectTo::parse,
+        )?,
+    })
+}
+
+/// `--cert`/`--key`, else `ENDPOINT_CHECK_CERT`/`ENDPOINT_CHECK_KEY`. A key without a
+/// certificate is a usage error; a certificate without a key reads the key from its own file.
+fn identity(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> Result<Option<http::identity::IdentityFiles>, Error> {
+    let from_flags = cert.is_some() || key.is_some();
+    let (cert, key, cert_from, key_from) = if from_flags {
+        (cert, key, "--cert", "--key")
+    } else {
+        let var = |n| process_lookup(n).map(PathBuf::from);
+        (
+            var("ENDPOINT_CHECK_CERT"),
+            var("ENDPOINT_CHECK_KEY"),
+            "ENDPOINT_CHECK_CERT",
+            "ENDPOINT_CHECK_KEY",
+        )
+    };
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Error::Usage(format!(
+            "{key_from} needs {cert_from}: a key is the private half of a client certificate"
+        ))),
+        (Some(cert), key) => Ok(Some(http::identity::IdentityFiles {
+            cert,
+            cert_from: cert_from.to_string(),
+            key,
+            key_from: key_from.to_string(),
+        })),
+    }
+}
+
 /// What resolving the environment takes from the command line.
 #[derive(Debug, Clone)]
 pub struct ResolveFlags {
@@ -149,8 +210,8 @@ impl RunOptions {
                 insecure: args.insecure,
                 cacert: args.cacert,
                 pool_size: args.concurrency as usize,
-                routes: Default::default(),
-                identity: None,
+                routes: routes(args.resolve, args.connect_to)?,
+                identity: identity(args.cert, args.key)?,
             },
             checks: run::CheckDefaults {
                 headers: args.headers,
@@ -194,7 +255,7 @@ impl RunOptions {
     }
 
     /// The runner's settings against `target`: the one place they are put together.
-    pub fn settings(&self, target: &Target) -> run::Settings {
+    pub fn settings(&self, target: &Target, client: &http::ClientOptions) -> run::Settings {
         run::Settings {
             environment: target.name.clone(),
             base_url: target.base_url.clone(),
@@ -203,7 +264,7 @@ impl RunOptions {
             unauthorized_hint: target.unauthorized_hint,
             env_lookup: crate::env::process_lookup,
             checks: self.checks.clone(),
-            curl_flags: run::curl::client_flags(&self.client),
+            curl_flags: run::curl::client_flags(client),
         }
     }
 }

@@ -23,6 +23,9 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 pub struct Prepared {
     pub plan: run::Plan,
     pub environments: Option<EnvironmentsFile>,
+    /// The clients' options: the flags, with the environment's `resolve:`, `connect_to:`,
+    /// `client_cert:` and `client_key:` added (docs/environments.md#where-requests-go).
+    pub client: http::ClientOptions,
     built_ins: BuiltIns,
     /// `--baseline` and `--max-regression`, read before anything is sent (docs/merge.md#baselines).
     pub gate: Arc<crate::baseline::Gate>,
@@ -81,25 +84,99 @@ pub fn prepare(
         &built_ins,
         &ctx.redactor,
     )?;
+    let client = client_options(opts, environments.as_ref(), env_name, &env_path)?;
     Ok(Prepared {
         plan,
         environments,
+        client,
         built_ins,
         gate: Arc::new(gate),
         _bundle: bundle,
     })
 }
 
-/// The run's one HTTP client; warns on stderr when it does not verify certificates.
-pub fn client(opts: &RunOptions, ctx: &Context) -> Result<reqwest::Client, Error> {
-    let client = http::build_client(&opts.client).map_err(Error::Usage)?;
+/// The flags' client options with what the environment `env_name` of `environments.yaml` adds:
+/// its `resolve:`/`connect_to:` entries after the flags' (a flag wins), and its client
+/// certificate unless `--cert` gives one. Its paths are relative to the file's folder.
+fn client_options(
+    opts: &RunOptions,
+    environments: Option<&EnvironmentsFile>,
+    env_name: &str,
+    env_path: &Path,
+) -> Result<http::ClientOptions, Error> {
+    let mut client = opts.client.clone();
+    let Some(def) = environments.and_then(|f| f.environments.get(env_name)) else {
+        return Ok(client);
+    };
+    client.routes.resolve.extend(def.resolve.iter().cloned());
+    client.routes.connect_to.extend(def.connect_to.iter().cloned());
+    let file = env_path.display();
+    let path = |field: &str, template: &Option<String>| -> Result<Option<std::path::PathBuf>, Error> {
+        let Some(template) = template else {
+            return Ok(None);
+        };
+        let lookup = |name: &str| env::process_lookup(name).map(serde_json::Value::String);
+        let text = crate::vars::expand(template, &lookup).map_err(|undefined| {
+            Error::Usage(format!(
+                "{file}: environments.{env_name}.{field} uses `${{{}}}`, which is not set",
+                undefined.0
+            ))
+        })?;
+        let dir = env_path.parent().unwrap_or(Path::new(""));
+        Ok(Some(dir.join(text)))
+    };
+    let cert = path("client_cert", &def.client_cert)?;
+    let key = path("client_key", &def.client_key)?;
+    if client.identity.is_none() {
+        let from = |field: &str| format!("{file}: environments.{env_name}.{field}");
+        client.identity = match (cert, key) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(Error::Usage(format!(
+                    "{} needs client_cert beside it",
+                    from("client_key")
+                )));
+            }
+            (Some(cert), key) => Some(http::identity::IdentityFiles {
+                cert,
+                cert_from: from("client_cert"),
+                key,
+                key_from: from("client_key"),
+            }),
+        };
+    }
+    Ok(client)
+}
+
+/// The HTTP clients of a run: the measuring engine every check goes through, and reqwest for
+/// the calls that are not measurements (docs/behaviour.md#phases).
+pub struct Clients {
+    pub engine: http::Client,
+    /// Built only when the run calls the Vercel API or waits with `--wait`: building it loads the
+    /// platform's TLS roots, which an `http://` run never needs.
+    pub api: Option<reqwest::Client>,
+}
+
+/// The run's clients (`api` when `needs_api`); warns on stderr when they do not verify
+/// certificates.
+pub fn clients(
+    client: &http::ClientOptions,
+    opts: &RunOptions,
+    needs_api: bool,
+    ctx: &Context,
+) -> Result<Clients, Error> {
+    let engine = http::build_client(client).map_err(Error::Usage)?;
+    let api = (needs_api || opts.resolve.wait.is_some())
+        .then(|| http::build_api_client(client))
+        .transpose()
+        .map_err(Error::Usage)?;
     if opts.client.insecure {
         let _ = writeln!(
             ctx.redactor.writer(std::io::stderr()),
             "warning: --insecure: TLS certificates are not verified"
         );
     }
-    Ok(client)
+    Ok(Clients { engine, api })
 }
 
 /// Resolves the environment (which may call the Vercel API, with `client`), then prints the
@@ -152,12 +229,12 @@ pub async fn execute(
     prepared: Prepared,
     target: &Target,
     resolved_in: Duration,
-    client: reqwest::Client,
+    clients: Clients,
     opts: &RunOptions,
     ctx: &Context,
 ) -> Result<RunReport, Error> {
     let title = prepared.title();
-    get_ready(&title, target, resolved_in, &client, opts, ctx).await?;
+    get_ready(&title, target, resolved_in, clients.api.as_ref(), opts, ctx).await?;
     let control = Control::new();
     let progress = Arc::new(Progress::new(prepared.plan.check_count()));
     let watcher = watch_signals(&control, &progress, ctx);
@@ -172,8 +249,8 @@ pub async fn execute(
         crate::report::across::Origin::now(opts.across.region.clone(), prepared.built_ins.run_id.clone());
     let suites = run::execute(
         prepared.plan,
-        client,
-        opts.settings(target),
+        clients.engine,
+        opts.settings(target, &prepared.client),
         control,
         live,
         ctx.redactor.clone(),
@@ -202,7 +279,7 @@ async fn get_ready(
     title: &str,
     target: &Target,
     resolved_in: Duration,
-    client: &reqwest::Client,
+    client: Option<&reqwest::Client>,
     opts: &RunOptions,
     ctx: &Context,
 ) -> Result<(), Error> {
@@ -222,7 +299,9 @@ async fn get_ready(
     // One `--wait` budget covers a building preview and the base URL coming up (not the countdown).
     // Whole seconds: resolution's usual few milliseconds must not turn `--wait 500ms` into `499ms`.
     let spent = Duration::from_secs(resolved_in.as_secs());
-    if let Some(within) = opts.resolve.wait.map(|w| w.saturating_sub(spent)) {
+    if let Some(within) = opts.resolve.wait.map(|w| w.saturating_sub(spent))
+        && let Some(client) = client
+    {
         tokio::select! {
             up = env::wait_until_up(client, &target.base_url, within, &mut err) => up?,
             kind = signals.wait() => return Err(Error::Interrupted(kind.into())),

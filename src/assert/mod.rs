@@ -418,6 +418,8 @@ pub struct Response {
     pub body: String,
     /// The time the sample took (docs/assertions.md#latency).
     pub latency: Duration,
+    /// Its phases (docs/behaviour.md#phases).
+    pub timings: crate::http::Timings,
     /// The server's leaf certificate, on `https://`.
     pub certificate: Option<crate::contract::certificate::PeerCertificate>,
 }

@@ -3,9 +3,10 @@
 //! a missing or unreadable file, a file with no certificate or key, or a key that does not fit the
 //! certificate is a usage error (exit 2).
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Where a client certificate and its key are read from, and how to name them in a message
 /// (`--cert`, `environments.staging.client_cert`).
@@ -74,7 +75,7 @@ impl Identity {
             ));
         }
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
-            rustls_pki_types::pem::Error::NoItemsFound => format!(
+            rustls::pki_types::pem::Error::NoItemsFound => format!(
                 "{key_label}: no private key found (expected a PEM `-----BEGIN PRIVATE KEY-----`, `RSA PRIVATE KEY` or `EC PRIVATE KEY` block)"
             ),
             e => format!("{key_label}: not a PEM private key: {e}"),

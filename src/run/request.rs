@@ -43,13 +43,7 @@ pub(crate) fn build(
     }
     let method = reqwest::Method::from_bytes(rq.method.as_bytes())
         .map_err(|_| format!("invalid method {}", rq.method))?;
-    Ok(Prepared {
-        method,
-        url,
-        headers: map,
-        body,
-        jar: None,
-    })
+    Prepared::new(method, url, map, body)
 }
 
 /// `path` joined onto the base URL's own path, or `url:` as it is; then the `query` pairs.
