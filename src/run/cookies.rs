@@ -41,9 +41,11 @@ impl Jar {
     }
 
     /// Masks a cookie as it can show: `name=value`, and the value alone unless it is too short
-    /// or a JSON word a report is made of.
+    /// or a JSON word a report is made of. A value holding a secret already known (a token the
+    /// server echoes into a cookie) is left to that secret's mask, so the text around it, which
+    /// is the server's, still reads as it did (`?token=***`).
     fn register(&self, name: &str, value: &str) {
-        if value.is_empty() {
+        if value.is_empty() || self.redactor.mask(value) != value {
             return;
         }
         self.redactor.add(format!("{name}={value}"));
@@ -125,6 +127,15 @@ mod tests {
         // Every form of the value is a secret; a one-character value only as `name=value`.
         assert_eq!(redactor.mask("token s3ss10n-abc, pref=1, 1"), "token ***, ***, 1");
         assert!(!format!("{jar:?}").contains("s3ss10n"));
+    }
+
+    #[test]
+    fn a_value_holding_a_known_secret_is_left_to_that_secret() {
+        let redactor = Redactor::new();
+        redactor.add("tok-s3cr3t");
+        let jar = Jar::new(redactor.clone());
+        jar.store(&url("http://127.0.0.1/"), &answer(&["echo=token=tok-s3cr3t"]));
+        assert_eq!(redactor.mask("/echo?token=tok-s3cr3t"), "/echo?token=***");
     }
 
     #[test]

@@ -132,13 +132,13 @@ mod tests {
                 v.parse().unwrap(),
             );
         }
-        Prepared {
+        Prepared::new(
             method,
-            url: Url::parse("http://127.0.0.1:3000/api/x?q=1").unwrap(),
-            headers: map,
-            body: body.map(|b| bytes::Bytes::from(b.to_string())),
-            jar: None,
-        }
+            Url::parse("http://127.0.0.1:3000/api/x?q=1").unwrap(),
+            map,
+            body.map(|b| bytes::Bytes::from(b.to_string())),
+        )
+        .unwrap()
     }
 
     #[test]
