@@ -43,11 +43,26 @@ fn resolve_sends_to_the_address_with_sni_and_host_of_the_name() {
     let port = server.port();
     let base = format!("https://example.test:{port}");
     let resolve = format!("example.test:{port}:127.0.0.1");
+    let json = ws.json_path().display().to_string();
     let run = run(
         &ws,
-        &["--base-url", &base, "--cacert", &cacert, "--resolve", &resolve],
+        &[
+            "--base-url",
+            &base,
+            "--cacert",
+            &cacert,
+            "--resolve",
+            &resolve,
+            "--json",
+            &json,
+        ],
     );
     run.code(0).passed("GET /hello");
+    // Connected to the address given: no name lookup phase; the handshake was for the name.
+    let report = ws.report();
+    let timings = &support::check(&report, "GET /hello")["timings_ms"];
+    assert!(timings["dns"].is_null(), "{timings}");
+    assert!(timings["tls"].is_number(), "{timings}");
     assert_eq!(
         server.seen(),
         [Seen {

@@ -67,6 +67,8 @@ pub struct ExchangeDetail {
     /// A `curl` command line that repeats the request, secrets written as their environment
     /// variables or `***` (docs/cli.md#verbose-output).
     pub curl: Option<String>,
+    /// The phases of this exchange (docs/behaviour.md#phases), when a full response came back.
+    pub timings: Option<crate::http::Timings>,
 }
 
 /// One check's result.
@@ -102,6 +104,9 @@ pub struct CheckReport {
     pub certificate_not_after: Option<i64>,
     /// The asked and achieved send rate of a check sent under `rate` (docs/suites.md#rate).
     pub rate: Option<RateFigures>,
+    /// The phases of the judged exchange (of the slowest sample with a full response), for
+    /// `timings_ms` (docs/behaviour.md#phases).
+    pub timings: Option<crate::http::Timings>,
 }
 
 /// How fast a check under `rate` sent its samples: the achieved rate is the samples sent over
@@ -144,6 +149,7 @@ impl CheckReport {
             across: across::CheckAcross::default(),
             certificate_not_after: None,
             rate: None,
+            timings: None,
         }
     }
 

@@ -152,6 +152,7 @@ pub(crate) fn expect(
     Ok(SampleExpect {
         status: e.status.clone(),
         latency: e.latency,
+        timings: e.timings.clone(),
         headers: e
             .headers
             .iter()
