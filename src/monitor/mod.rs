@@ -1,0 +1,3 @@
+//! Monitor mode (docs/monitor.md).
+
+pub mod listen;
