@@ -35,6 +35,9 @@ pub async fn run(env: Option<String>, opts: RunOptions, ctx: &Context) -> Result
         pipeline::resolve(&env_name, &opts, &prepared, Some(&client), opts.resolve.wait, ctx).await?;
     // Taken before the countdown, which does not count against `--wait`.
     let resolved_in = resolving.elapsed();
+    if let Some(monitor) = &opts.monitor {
+        return super::monitor::run(prepared, target, resolved_in, client, &opts, monitor, ctx).await;
+    }
     let report = pipeline::execute(prepared, &target, resolved_in, client, &opts, ctx).await?;
     output::write_reports(&report, &opts.output, &ctx.redactor);
     super::across::push(&report, opts.across.pushgateway.as_deref(), ctx).await;
@@ -56,6 +59,12 @@ pub async fn demo(opts: RunOptions, ctx: &Context) -> Result<Code, Error> {
     let client = pipeline::client(&opts, ctx)?;
     let starting = Instant::now();
     let (target, stop) = start_fixture().await?;
+    if let Some(monitor) = &opts.monitor {
+        let code =
+            super::monitor::run(prepared, target, starting.elapsed(), client, &opts, monitor, ctx).await;
+        stop.cancel();
+        return code;
+    }
     let report = pipeline::execute(prepared, &target, starting.elapsed(), client, &opts, ctx).await?;
     stop.cancel();
     output::write_reports(&report, &opts.output, &ctx.redactor);

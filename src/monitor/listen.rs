@@ -10,6 +10,7 @@
 //! Every answer goes through the one masking path: the report is masked before it is rendered
 //! (`report::mask`) and the bytes pass the redacting writer, as a report file's do.
 
+use super::publish::{Published, Subscriber};
 use crate::error::Error;
 use crate::redact::Redactor;
 use crate::report::{self, RunReport};
@@ -19,23 +20,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
+use std::future::Future;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::watch;
-
-/// What the monitor publishes after each round (the interface between the monitor and this server).
-pub struct Published {
-    pub round: u64,
-    /// The window's report after the round (docs/monitor.md#reports-describe-the-window).
-    pub report: Arc<RunReport>,
-    /// OpenMetrics text: counters since the monitor started, success as the state.
-    pub metrics: String,
-}
-
-/// The channel the monitor publishes into: `None` until the first round has finished.
-pub type Latest = watch::Receiver<Option<Arc<Published>>>;
 
 /// The content type of `/metrics` (OpenMetrics 1.0, which Prometheus asks for first).
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -127,9 +116,15 @@ impl Drop for Server {
     }
 }
 
-/// Starts serving on its own task. `every` is `--every`: the `/` page asks the browser to reload
-/// that often (at least every 5 s).
-pub fn serve(listener: Listener, latest: Latest, redactor: Redactor, every: Duration) -> Server {
+/// Starts serving on its own task until `shutdown` completes (or the [`Server`] is dropped).
+/// `every` is `--every`: the `/` page asks the browser to reload that often (at least every 5 s).
+pub fn serve(
+    listener: Listener,
+    latest: Subscriber,
+    redactor: Redactor,
+    every: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Server {
     let state = Arc::new(Endpoints {
         latest,
         redactor,
@@ -144,8 +139,12 @@ pub fn serve(listener: Listener, latest: Latest, redactor: Redactor, every: Dura
         .fallback(not_found)
         .with_state(state);
     let task = tokio::spawn(async move {
-        // An accept error is retried by axum; serve only returns when the task is aborted.
-        let _ = axum::serve(listener.socket, app).await;
+        // Not a graceful shutdown: a scraper's kept-alive connection must not hold the exit.
+        // An accept error is retried by axum, so serving only ends here.
+        tokio::select! {
+            _ = axum::serve(listener.socket, app) => {}
+            _ = shutdown => {}
+        }
     });
     Server { task }
 }
@@ -156,7 +155,7 @@ fn refresh_seconds(every: Duration) -> u64 {
 
 /// What the handlers share.
 struct Endpoints {
-    latest: Latest,
+    latest: Subscriber,
     redactor: Redactor,
     refresh: u64,
     /// The renderings of the round last asked for.
@@ -313,6 +312,7 @@ const WAITING_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta chars
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::sync::watch;
 
     #[test]
     fn addresses_read_as_exporters_read_them() {
@@ -387,7 +387,13 @@ mod tests {
         let listener = Listener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.addr();
         assert_ne!(addr.port(), 0);
-        let _server = serve(listener, rx, redactor, Duration::from_secs(1));
+        let _server = serve(
+            listener,
+            rx,
+            redactor,
+            Duration::from_secs(1),
+            std::future::pending(),
+        );
 
         assert_eq!(get(addr, "/healthz").await.0, 503);
         assert_eq!(get(addr, "/status").await.0, 503);
