@@ -43,7 +43,7 @@ pub async fn run(
 }
 
 /// Binds `--listen` (a usage error, exit 2, when it cannot), says where, and serves the rounds
-/// published to `latest` until `stopped` (docs/monitor.md#endpoints).
+/// published to `latest` until `stopped` (docs/monitor.md#listen).
 async fn listen(
     addr: &str,
     latest: crate::monitor::Subscriber,

@@ -1,4 +1,4 @@
-//! `--listen ADDR` (docs/monitor.md#endpoints): while the monitor runs, an HTTP server on its own
+//! `--listen ADDR` (docs/monitor.md#listen): while the monitor runs, an HTTP server on its own
 //! task serves the latest round: `/metrics`, `/status`, `/healthz` and `/`.
 //!
 //! The monitor only ever sends the latest [`Published`] round into a `watch` channel; the server

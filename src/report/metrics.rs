@@ -245,7 +245,7 @@ pub fn openmetrics(report: &RunReport) -> Result<String, std::fmt::Error> {
 }
 
 /// OpenMetrics text with every family's `# TYPE` and `# HELP` and no sample: what a monitor's
-/// `/metrics` serves before its first round (docs/monitor.md#endpoints).
+/// `/metrics` serves before its first round (docs/monitor.md#listen).
 pub fn openmetrics_unmeasured() -> String {
     let unmeasured = Figures {
         run_labels: Vec::new(),
