@@ -109,7 +109,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
     /// Make a route answer STATUS for a share of its requests, to see alerts fire (repeatable)
-    #[arg(long = "fault", value_name = "\"METHOD PATH=STATUS@PCT%\"")]
+    #[arg(
+        long = "fault",
+        value_name = "\"METHOD PATH=STATUS[@PCT%] [from START] [for LENGTH]\""
+    )]
     pub faults: Vec<String>,
 }
 
