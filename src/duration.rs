@@ -67,6 +67,16 @@ pub fn fmt_ms(ms: f64) -> String {
     }
 }
 
+/// A phase of an exchange (docs/behaviour.md#phases): one decimal under 10 ms (`0.4 ms`,
+/// `9.8 ms`), whole milliseconds under a second (`41 ms`), then as [`fmt_ms`] (`2.31 s`).
+pub fn fmt_phase_ms(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{:.1} ms", ms.max(0.0))
+    } else {
+        fmt_ms(ms)
+    }
+}
+
 /// A duration as [`fmt_ms`] writes it: `43 ms`, `2.31 s`.
 pub fn fmt(d: Duration) -> String {
     fmt_ms(d.as_secs_f64() * 1000.0)

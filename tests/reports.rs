@@ -66,6 +66,7 @@ fn ran(
         across: Default::default(),
         certificate_not_after: None,
         rate: None,
+        timings: None,
     }
 }
 
@@ -283,6 +284,7 @@ fn json_has_the_documented_shape() {
             "latency_ms",
             "failures",
             "skip_reason",
+            "timings_ms",
             "passed_samples",
             "histogram",
             "sla"

@@ -22,7 +22,7 @@ pub async fn run(
     prepared: Prepared,
     target: Target,
     resolved_in: Duration,
-    client: reqwest::Client,
+    clients: pipeline::Clients,
     opts: &RunOptions,
     monitor: &Monitor,
     ctx: &Context,
@@ -46,7 +46,7 @@ pub async fn run(
     // ---- LISTEN: end
     let webhooks = Webhooks::start(&monitor.webhooks, &ctx.redactor).map_err(Error::Usage)?;
     let title = prepared.title();
-    pipeline::get_ready(&title, &target, resolved_in, &client, opts, ctx).await?;
+    pipeline::get_ready(&title, &target, resolved_in, clients.api.as_ref(), opts, ctx).await?;
     let schedule = Schedule {
         every: monitor.every,
         for_: monitor.for_,
@@ -57,7 +57,7 @@ pub async fn run(
     let mut rounds = Rounds {
         prepared: &prepared,
         target: &target,
-        client,
+        client: clients.engine,
         opts,
         ctx,
     };
@@ -78,7 +78,7 @@ pub async fn run(
 struct Rounds<'a> {
     prepared: &'a Prepared,
     target: &'a Target,
-    client: reqwest::Client,
+    client: crate::http::Client,
     opts: &'a RunOptions,
     ctx: &'a Context,
 }

@@ -85,16 +85,30 @@ pub fn prepare(
     })
 }
 
-/// The run's one HTTP client; warns on stderr when it does not verify certificates.
-pub fn client(opts: &RunOptions, ctx: &Context) -> Result<reqwest::Client, Error> {
-    let client = http::build_client(&opts.client).map_err(Error::Usage)?;
+/// The HTTP clients of a run: the measuring engine every check goes through, and reqwest for
+/// the calls that are not measurements (docs/behaviour.md#phases).
+pub struct Clients {
+    pub engine: http::Client,
+    /// Built only when the run calls the Vercel API or waits with `--wait`: building it loads the
+    /// platform's TLS roots, which an `http://` run never needs.
+    pub api: Option<reqwest::Client>,
+}
+
+/// The run's clients (`api` when `needs_api`); warns on stderr when they do not verify
+/// certificates.
+pub fn clients(opts: &RunOptions, needs_api: bool, ctx: &Context) -> Result<Clients, Error> {
+    let engine = http::build_client(&opts.client).map_err(Error::Usage)?;
+    let api = (needs_api || opts.resolve.wait.is_some())
+        .then(|| http::build_api_client(&opts.client))
+        .transpose()
+        .map_err(Error::Usage)?;
     if opts.client.insecure {
         let _ = writeln!(
             ctx.redactor.writer(std::io::stderr()),
             "warning: --insecure: TLS certificates are not verified"
         );
     }
-    Ok(client)
+    Ok(Clients { engine, api })
 }
 
 /// Resolves the environment (which may call the Vercel API, with `client`), then prints the
@@ -147,14 +161,14 @@ pub async fn execute(
     prepared: Prepared,
     target: &Target,
     resolved_in: Duration,
-    client: reqwest::Client,
+    clients: Clients,
     opts: &RunOptions,
     ctx: &Context,
 ) -> Result<RunReport, Error> {
     let title = prepared.title();
-    get_ready(&title, target, resolved_in, &client, opts, ctx).await?;
+    get_ready(&title, target, resolved_in, clients.api.as_ref(), opts, ctx).await?;
     let plan = prepared.plan.clone();
-    Ok(run_plan(plan, &prepared, target, client, opts, opts.output.human, ctx).await)
+    Ok(run_plan(plan, &prepared, target, clients.engine, opts, opts.output.human, ctx).await)
 }
 
 /// Runs `plan` (of `prepared`) against `target` once and returns its report; `human` shows each
@@ -163,7 +177,7 @@ pub async fn run_plan(
     plan: run::Plan,
     prepared: &Prepared,
     target: &Target,
-    client: reqwest::Client,
+    client: http::Client,
     opts: &RunOptions,
     human: Option<human::Style>,
     ctx: &Context,
@@ -212,7 +226,7 @@ pub async fn get_ready(
     title: &str,
     target: &Target,
     resolved_in: Duration,
-    client: &reqwest::Client,
+    client: Option<&reqwest::Client>,
     opts: &RunOptions,
     ctx: &Context,
 ) -> Result<(), Error> {
@@ -232,7 +246,9 @@ pub async fn get_ready(
     // One `--wait` budget covers a building preview and the base URL coming up (not the countdown).
     // Whole seconds: resolution's usual few milliseconds must not turn `--wait 500ms` into `499ms`.
     let spent = Duration::from_secs(resolved_in.as_secs());
-    if let Some(within) = opts.resolve.wait.map(|w| w.saturating_sub(spent)) {
+    if let Some(within) = opts.resolve.wait.map(|w| w.saturating_sub(spent))
+        && let Some(client) = client
+    {
         tokio::select! {
             up = env::wait_until_up(client, &target.base_url, within, &mut err) => up?,
             kind = signals.wait() => return Err(Error::Interrupted(kind.into())),

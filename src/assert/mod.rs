@@ -418,6 +418,8 @@ pub struct Response {
     pub body: String,
     /// The time the sample took (docs/assertions.md#latency).
     pub latency: Duration,
+    /// Its phases (docs/behaviour.md#phases).
+    pub timings: crate::http::Timings,
     /// The server's leaf certificate, on `https://`.
     pub certificate: Option<crate::contract::certificate::PeerCertificate>,
 }
@@ -441,6 +443,8 @@ impl Response {
 pub struct SampleExpect {
     pub status: StatusExpect,
     pub latency: Option<Duration>,
+    /// `expect.timings`: a limit per phase; a phase that did not happen holds.
+    pub timings: Vec<(&'static str, Duration)>,
     pub headers: Vec<(String, Matcher)>,
     pub json: Vec<(JsonQuery, Matcher)>,
     pub body: Option<Matcher>,
@@ -490,6 +494,17 @@ pub fn check_sample(expect: &SampleExpect, response: &Response) -> Vec<String> {
             crate::duration::fmt(limit),
             crate::duration::fmt(response.latency)
         ));
+    }
+    for (phase, limit) in &expect.timings {
+        if let Some(took) = response.timings.phase(phase)
+            && took > *limit
+        {
+            failures.push(format!(
+                "expected {phase} <= {}, took {}",
+                crate::duration::fmt(*limit),
+                crate::duration::fmt_phase_ms(took.as_secs_f64() * 1000.0)
+            ));
+        }
     }
     for (name, matcher) in &expect.headers {
         let text = response.header(name);

@@ -1,25 +1,40 @@
-//! The HTTP side of a check: the one client of a run, sending one request and recording its
-//! answer (the timed span, the body cap, redirects), [`decode`] for compressed bodies,
-//! [`error`] for transport failures in words, [`headers`] for header names and merging.
+//! The HTTP side of a check: the measuring engine of a run (docs/behaviour.md#phases) — one
+//! pooled hyper client over [`connect`]'s connector, sending one request and recording its
+//! answer (the timed span and its phases, the body cap, redirects) — [`decode`] for compressed
+//! bodies, [`error`] for transport failures in words, [`headers`] for header names and merging,
+//! [`timing`] for the phases. Calls that are not measurements (the Vercel API, `--wait`) use
+//! reqwest, built by [`build_api_client`].
 
+mod connect;
 mod decode;
 pub mod error;
 pub mod headers;
+pub mod timing;
 
 use crate::assert::Response;
 use crate::redact::is_secret_header;
 use bytes::Bytes;
 pub use decode::ACCEPT_ENCODING;
 pub use headers::header_map;
-use reqwest::header::{HeaderMap, HeaderName, LOCATION};
+use http::Uri;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as Pooled;
+use reqwest::header::{
+    ACCEPT, HeaderMap, HeaderName, HeaderValue, LOCATION, PROXY_AUTHORIZATION, USER_AGENT,
+};
 use reqwest::{Method, Url};
 use std::time::{Duration, Instant};
+pub use timing::Timings;
+use tokio_rustls::rustls::pki_types::{CertificateDer, pem::PemObject};
 
 /// Bodies are read up to this many bytes, before and after decoding (docs/behaviour.md#guarantees).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// Most redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 10;
+
+/// What every request says it is, unless a check sets its own.
+const USER_AGENT_VALUE: &str = concat!("endpoint-check/", env!("CARGO_PKG_VERSION"));
 
 /// Client-wide settings from the command line.
 #[derive(Debug, Clone, Default)]
@@ -33,12 +48,13 @@ pub struct ClientOptions {
 impl ClientOptions {
     /// The certificates of `--cacert`, or why they cannot be used; none without it. Also how a
     /// command that sends nothing (`list`) refuses a bad `--cacert` as a run would (exit 2).
-    pub fn extra_roots(&self) -> Result<Vec<reqwest::Certificate>, String> {
+    pub fn extra_roots(&self) -> Result<Vec<CertificateDer<'static>>, String> {
         let Some(path) = &self.cacert else {
             return Ok(Vec::new());
         };
         let pem = std::fs::read(path).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("--cacert {}: not a PEM certificate bundle: {e}", path.display()))?;
         if certs.is_empty() {
             return Err(format!("--cacert {}: no certificate found", path.display()));
@@ -47,26 +63,47 @@ impl ClientOptions {
     }
 }
 
-/// The one HTTP client of a run (docs/behaviour.md#guarantees): rustls, proxies from the environment, no automatic
+/// The run's measuring engine (docs/behaviour.md#guarantees): one pool of connections for
+/// every check, HTTP/1.1 and HTTP/2, rustls, proxies from the environment, no automatic
 /// redirects (we follow them ourselves, to drop secret headers across origins) and no automatic
 /// decompression (we decode under the size cap, and header assertions see what was sent).
-pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
-        .user_agent(concat!("endpoint-check/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
+#[derive(Clone)]
+pub struct Client {
+    pool: Pooled<connect::Connector, Full<Bytes>>,
+    connector: connect::Connector,
+}
+
+/// Builds the engine; `--cacert` is read now (a bad file exits 2 before any request), the
+/// platform's roots on the first `https://` connection.
+pub fn build_client(opts: &ClientOptions) -> Result<Client, String> {
+    opts.extra_roots()?;
+    let proxy = proxy_configured(|name| std::env::var_os(name))
+        .then(hyper_util::client::proxy::matcher::Matcher::from_env);
+    let connector = connect::Connector::new(opts.clone(), proxy);
+    let pool = Pooled::builder(hyper_util::rt::TokioExecutor::new())
         .pool_max_idle_per_host(opts.pool_size.max(1))
-        .tcp_nodelay(true)
-        // The peer certificate, for `expect.certificate` (docs/assertions.md#certificate).
-        .tls_info(true);
+        .pool_timer(hyper_util::rt::TokioTimer::new())
+        .timer(hyper_util::rt::TokioTimer::new())
+        .build(connector.clone());
+    Ok(Client { pool, connector })
+}
+
+/// The client for calls that are not measurements (the Vercel API, `--wait`): reqwest, with the
+/// same trust (`--cacert`, `--insecure`) and proxies.
+pub fn build_api_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT_VALUE)
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true);
     if !proxy_configured(|name| std::env::var_os(name)) {
-        // The same as the environment says (no proxy), without matching every request's host
-        // against an empty proxy list.
         builder = builder.no_proxy();
     }
     if opts.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
     for cert in opts.extra_roots()? {
+        let cert = reqwest::Certificate::from_der(&cert)
+            .map_err(|e| format!("--cacert: {}", error::error_chain(&e)))?;
         builder = builder.add_root_certificate(cert);
     }
     builder
@@ -74,7 +111,7 @@ pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the HTTP client: {}", error::error_chain(&e)))
 }
 
-/// Whether any of the proxy variables reqwest reads is set to a non-empty value.
+/// Whether any of the proxy variables is set to a non-empty value.
 fn proxy_configured(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
     [
         "HTTP_PROXY",
@@ -93,8 +130,31 @@ fn proxy_configured(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
 pub struct Prepared {
     pub method: Method,
     pub url: Url,
+    /// `url` as the client takes it, parsed once.
+    uri: Uri,
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
+}
+
+impl Prepared {
+    pub fn new(
+        method: Method,
+        url: Url,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<Prepared, String> {
+        let uri = url
+            .as_str()
+            .parse::<Uri>()
+            .map_err(|e| format!("invalid URL {:?}: {e}", url.as_str()))?;
+        Ok(Prepared {
+            method,
+            url,
+            uri,
+            headers,
+            body,
+        })
+    }
 }
 
 /// What one exchange yielded.
@@ -106,31 +166,43 @@ pub struct Outcome {
     pub ttfb: Option<Duration>,
 }
 
+/// A response read whole, before decoding.
+struct Raw {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    certificate: Option<CertificateDer<'static>>,
+    timings: Timings,
+}
+
 /// Sends `req` (following redirects when asked), reads the body under the cap, all within
 /// `timeout`. The timed span starts here: the caller has already waited for its slot.
-pub async fn send(
-    client: &reqwest::Client,
-    req: &Prepared,
-    timeout: Duration,
-    follow_redirects: bool,
-) -> Outcome {
+pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_redirects: bool) -> Outcome {
     let started = Instant::now();
     let mut ttfb = None;
     let exchange = exchange(client, req, follow_redirects, started, &mut ttfb);
     let result = match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok((status, headers, raw, tls))) => {
+        Ok(Ok(raw)) => {
             let latency = started.elapsed();
             // Decoding and parsing happen after the clock stopped: they are our cost, not the server's.
-            decode::decode(&headers, raw).map(|body| Response {
+            let Raw {
+                status,
+                headers,
+                body,
+                certificate,
+                mut timings,
+            } = raw;
+            // The body's end is the clock's stop: what ran after the last frame counts in transfer.
+            timings.transfer += latency.saturating_sub(timings.total());
+            decode::decode(&headers, body).map(|body| Response {
                 status,
                 headers: header_pairs(&headers),
                 body: into_text(body),
                 latency,
-                certificate: tls.as_ref().and_then(|t| t.peer_certificate()).map(|der| {
-                    crate::contract::certificate::PeerCertificate {
-                        der: der.to_vec(),
-                        seen_at: std::time::SystemTime::now(),
-                    }
+                timings,
+                certificate: certificate.map(|der| crate::contract::certificate::PeerCertificate {
+                    der: der.to_vec(),
+                    seen_at: std::time::SystemTime::now(),
                 }),
             })
         }
@@ -144,25 +216,33 @@ pub async fn send(
 }
 
 async fn exchange(
-    client: &reqwest::Client,
+    client: &Client,
     first: &Prepared,
     follow_redirects: bool,
     started: Instant,
     ttfb: &mut Option<Duration>,
-) -> Result<(u16, HeaderMap, Vec<u8>, Option<reqwest::tls::TlsInfo>), String> {
+) -> Result<Raw, String> {
     // Redirect hops only: the first request is sent from `first` as it is.
     let mut hop: Option<Prepared> = None;
     let mut hops = 0;
+    let mut earlier: Option<Timings> = None;
     loop {
         let current = hop.as_ref().unwrap_or(first);
         check_host(&current.url)?;
-        let mut request = reqwest::Request::new(current.method.clone(), current.url.clone());
-        *request.headers_mut() = current.headers.clone();
-        if let Some(body) = &current.body {
-            *request.body_mut() = Some(body.clone().into());
-        }
-        let mut response = client.execute(request).await.map_err(|e| error::describe(&e))?;
-        ttfb.get_or_insert_with(|| started.elapsed());
+        let hop_started = Instant::now();
+        let response = client
+            .pool
+            .request(client.request(current))
+            .await
+            .map_err(|e| error::describe_exchange(&e))?;
+        let head = Instant::now();
+        ttfb.get_or_insert_with(|| head - started);
+        let info = response.extensions().get::<connect::ConnectionInfo>().cloned();
+        let timings = timing::up_to_head(hop_started, info.as_ref().map(|i| &*i.0), head);
+        let timings = match earlier {
+            Some(before) => before.then(timings),
+            None => timings,
+        };
         let status = response.status();
         if follow_redirects && status.is_redirection() && response.headers().contains_key(LOCATION) {
             hops += 1;
@@ -177,24 +257,75 @@ async fn exchange(
                 .url
                 .join(&location)
                 .map_err(|e| format!("redirect to an invalid location {location:?}: {e}"))?;
-            hop = Some(redirected(first, current, next, status.as_u16()));
+            hop = Some(redirected(first, current, next, status.as_u16())?);
+            // The hop's time until the next request starts counts as its transfer.
+            earlier = Some(Timings {
+                transfer: timings.transfer + head.elapsed(),
+                ..timings
+            });
             continue;
         }
-        let headers = std::mem::take(response.headers_mut());
-        // Moved out, not copied: the copy of the certificate happens after the clock stopped.
-        let tls = response.extensions_mut().remove::<reqwest::tls::TlsInfo>();
-        let expected = response.content_length().unwrap_or(0) as usize;
-        let mut body = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
-        while let Some(chunk) = response.chunk().await.map_err(|e| error::describe_body(&e))? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(format!(
-                    "response body larger than the {} MiB limit (stopped reading)",
-                    MAX_BODY_BYTES / (1024 * 1024)
-                ));
-            }
-            body.extend_from_slice(&chunk);
+        let (parts, body) = response.into_parts();
+        let body = read_body(body, &parts.headers).await?;
+        return Ok(Raw {
+            status: status.as_u16(),
+            // Moved out, not copied: the copy of the certificate happens after the clock stopped.
+            certificate: info.and_then(|i| i.0.peer_certificate.clone()),
+            headers: parts.headers,
+            body,
+            timings,
+        });
+    }
+}
+
+/// The body, up to the cap.
+async fn read_body(mut body: hyper::body::Incoming, headers: &HeaderMap) -> Result<Vec<u8>, String> {
+    let expected = headers
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut out = Vec::with_capacity(expected.min(MAX_BODY_BYTES));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| error::describe_exchange_body(&e))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        if out.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(format!(
+                "response body larger than the {} MiB limit (stopped reading)",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ));
         }
-        return Ok((status.as_u16(), headers, body, tls));
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+impl Client {
+    /// The request hyper sends for `req`: our User-Agent and `Accept: */*` unless the check set
+    /// its own, and a proxy's credentials for plain HTTP through it (a tunnel carries its own).
+    fn request(&self, req: &Prepared) -> hyper::Request<Full<Bytes>> {
+        let mut headers = req.headers.clone();
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        }
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        if req.uri.scheme_str() == Some("http")
+            && let Some(proxy) = self.connector.proxy_for(&req.uri)
+            && let Some(auth) = proxy.basic_auth()
+            && !headers.contains_key(PROXY_AUTHORIZATION)
+        {
+            headers.insert(PROXY_AUTHORIZATION, auth.clone());
+        }
+        let body = req.body.clone().map(Full::new).unwrap_or_default();
+        let mut request = hyper::Request::new(body);
+        *request.method_mut() = req.method.clone();
+        *request.uri_mut() = req.uri.clone();
+        *request.headers_mut() = headers;
+        request
     }
 }
 
@@ -202,7 +333,7 @@ async fn exchange(
 /// turns into a body-less GET. Headers come from the first request, not the hop before: a hop to
 /// another origin drops every secret header, and a hop back to the first request's origin sends
 /// them again, as curl does (docs/behaviour.md#redirects).
-fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> Prepared {
+fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> Result<Prepared, String> {
     let to_get = status == 303
         || (matches!(status, 301 | 302) && !matches!(current.method, Method::GET | Method::HEAD));
     let (method, body) = if to_get {
@@ -226,12 +357,7 @@ fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> P
         headers.remove(reqwest::header::CONTENT_TYPE);
         headers.remove(reqwest::header::CONTENT_LENGTH);
     }
-    Prepared {
-        method,
-        url: next,
-        headers,
-        body,
-    }
+    Prepared::new(method, next, headers, body)
 }
 
 /// Refuses a host name DNS cannot carry (a label over 63 characters, a name over 253) before a
@@ -324,23 +450,24 @@ mod tests {
         headers.insert("authorization", "Bearer t".parse().unwrap());
         headers.insert("content-type", "application/json".parse().unwrap());
         headers.insert("x-trace", "1".parse().unwrap());
-        let first = Prepared {
-            method: Method::POST,
-            url: Url::parse("http://a.test/start").unwrap(),
+        let first = Prepared::new(
+            Method::POST,
+            Url::parse("http://a.test/start").unwrap(),
             headers,
-            body: Some(Bytes::from_static(b"{}")),
-        };
+            Some(Bytes::from_static(b"{}")),
+        )
+        .unwrap();
         let b = Url::parse("http://b.test/x").unwrap();
-        let at_b = redirected(&first, &first, b, 307);
+        let at_b = redirected(&first, &first, b, 307).unwrap();
         assert!(!at_b.headers.contains_key("authorization"));
         assert_eq!(at_b.method, Method::POST);
         assert!(at_b.body.is_some() && at_b.headers.contains_key("content-type"));
-        let back = redirected(&first, &at_b, Url::parse("http://a.test/end").unwrap(), 307);
+        let back = redirected(&first, &at_b, Url::parse("http://a.test/end").unwrap(), 307).unwrap();
         assert_eq!(back.headers["authorization"], "Bearer t");
         assert_eq!(back.headers["x-trace"], "1");
         // A 303 makes a body-less GET; the body's headers stay off every later hop.
-        let got = redirected(&first, &first, Url::parse("http://a.test/g").unwrap(), 303);
-        let later = redirected(&first, &got, Url::parse("http://a.test/h").unwrap(), 307);
+        let got = redirected(&first, &first, Url::parse("http://a.test/g").unwrap(), 303).unwrap();
+        let later = redirected(&first, &got, Url::parse("http://a.test/h").unwrap(), 307).unwrap();
         for hop in [&got, &later] {
             assert_eq!(hop.method, Method::GET);
             assert!(hop.body.is_none() && !hop.headers.contains_key("content-type"));

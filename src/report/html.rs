@@ -207,6 +207,7 @@ fn check(id: &str, c: &CheckReport) -> Markup {
                 }
             }
             @if ran && c.sampled { (latency(c)) }
+            @if let Some(t) = c.timings.as_ref().filter(|_| ran) { (phases(t, c.sampled)) }
             @if let Some(merged) = &c.across.merged { (regions(merged)) }
             @if let Some(d) = &c.detail { (exchange(c, d)) }
             @if failing { p.back { a href="#failures" { "↑ back to the failures" } } }
@@ -269,6 +270,35 @@ fn latency(c: &CheckReport) -> Markup {
                             @if drawn.as_ref().is_some_and(|(_, far)| far.contains(l)) { " (off the chart)" }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The phases of the check's judged exchange as one bar, each phase as wide as its share of the
+/// exchange, with the figures beside it (docs/behaviour.md#phases).
+fn phases(t: &crate::http::Timings, sampled: bool) -> Markup {
+    let total = t.total().as_secs_f64().max(f64::MIN_POSITIVE);
+    let happened: Vec<(&'static str, f64)> = t
+        .phases()
+        .into_iter()
+        .filter_map(|(name, d)| Some((name, d?.as_secs_f64())))
+        .collect();
+    let label = |name: &'static str| if name == "ttfb" { "first byte" } else { name };
+    html! {
+        figure.phases {
+            div.phasebar role="img" aria-label={ "Phases: " (t.describe()) } {
+                @for (name, s) in &happened {
+                    span class={ "phase " (name) } style={ "flex-grow: " (format!("{:.6}", s / total)) } title={ (label(name)) " " (ms(s * 1000.0)) } {}
+                }
+            }
+            figcaption {
+                @if sampled { "Slowest sample: " }
+                @if t.reused { "reused connection · " }
+                @for (k, (name, s)) in happened.iter().enumerate() {
+                    @if k > 0 { " · " }
+                    span class={ "key " (name) } {} (label(name)) " " (ms(s * 1000.0))
                 }
             }
         }

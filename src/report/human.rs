@@ -141,7 +141,10 @@ fn exchange(check: &CheckReport, detail: &ExchangeDetail, out: &mut dyn Write) -
                 .ttfb_ms
                 .map(|t| format!(" (first byte after {})", fmt_ms(t)))
                 .unwrap_or_default();
-            writeln!(out, "{pad}{}", format!("< {status}{ttfb}").cyan())?
+            writeln!(out, "{pad}{}", format!("< {status}{ttfb}").cyan())?;
+            if let Some(t) = &detail.timings {
+                writeln!(out, "{pad}timings: {}", t.describe())?;
+            }
         }
         None => writeln!(out, "{pad}{}", "< no response".cyan())?,
     }

@@ -59,6 +59,7 @@ struct JsonCheck<'a> {
     latency_ms: Option<LatencyStats>,
     failures: &'a [String],
     skip_reason: Option<&'a str>,
+    timings_ms: Option<JsonTimings>,
     passed_samples: usize,
     histogram: Option<JsonHistogram>,
     sla: Option<&'a Sla>,
@@ -66,6 +67,32 @@ struct JsonCheck<'a> {
     baseline: Option<Option<BaselineFigures>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rate: Option<RateFigures>,
+}
+
+/// The phases of a check's judged exchange (docs/behaviour.md#phases), in milliseconds; `null`
+/// for a phase that did not happen.
+#[derive(Serialize)]
+struct JsonTimings {
+    dns: Option<f64>,
+    connect: Option<f64>,
+    tls: Option<f64>,
+    ttfb: f64,
+    transfer: f64,
+    reused: bool,
+}
+
+impl JsonTimings {
+    fn of(t: &crate::http::Timings) -> JsonTimings {
+        let ms = |d: std::time::Duration| round_ms(d.as_secs_f64() * 1000.0);
+        JsonTimings {
+            dns: t.dns.map(ms),
+            connect: t.connect.map(ms),
+            tls: t.tls.map(ms),
+            ttfb: ms(t.ttfb),
+            transfer: ms(t.transfer),
+            reused: t.reused,
+        }
+    }
 }
 
 /// A check's histogram in its interchange form (docs/merge.md#what-a-report-carries).
@@ -109,6 +136,7 @@ fn check(c: &CheckReport) -> JsonCheck<'_> {
         latency_ms: c.latency_ms.as_ref().filter(|_| ran).map(round_stats),
         failures: &c.failures,
         skip_reason: c.skip_reason.as_deref(),
+        timings_ms: c.timings.as_ref().filter(|_| ran).map(JsonTimings::of),
         passed_samples: if ran { c.passed_samples } else { 0 },
         histogram: c
             .histogram

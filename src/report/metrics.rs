@@ -4,8 +4,8 @@
 //!
 //! Latency is exported as a histogram, never as precomputed quantiles, so Prometheus can add
 //! regions up. Every check's buckets are the fixed list plus each of its latency limits, so a
-//! threshold is always a bucket edge. Phase gauges are not written yet: the report does not
-//! carry phase timings (docs/metrics.md).
+//! threshold is always a bucket edge. The phase gauge has a sample for each phase of the judged
+//! exchange that happened (docs/metrics.md).
 
 use super::{CheckStatus, RunReport};
 use prometheus_client::collector::Collector;
@@ -33,6 +33,8 @@ struct CheckFigures {
     failures: u64,
     histogram: Option<Buckets>,
     certificate_not_after: Option<i64>,
+    /// The phases of the judged exchange that happened, in seconds.
+    phases: Vec<(&'static str, f64)>,
 }
 
 /// Everything exported, taken from the report once.
@@ -75,6 +77,12 @@ impl Figures {
                     failures: c.samples.saturating_sub(c.passed_samples) as u64,
                     histogram: c.histogram.as_ref().map(|h| buckets(h, &limits)),
                     certificate_not_after: c.certificate_not_after,
+                    phases: c
+                        .timings
+                        .iter()
+                        .flat_map(|t| t.phases())
+                        .filter_map(|(name, d)| Some((name, d?.as_secs_f64())))
+                        .collect(),
                 });
             }
         }
@@ -171,6 +179,19 @@ impl Collector for Figures {
             &self.checks,
             |c| c.failures,
         )?;
+        {
+            let unit = Unit::Seconds;
+            let help = "A phase of the check's judged exchange (absent for phases that did not happen)";
+            let mut m =
+                encoder.encode_descriptor("endpoint_check_phase", help, Some(&unit), MetricType::Gauge)?;
+            for c in &self.checks {
+                for (phase, seconds) in &c.phases {
+                    let mut labels = c.labels.clone();
+                    labels.push(("phase".to_string(), phase.to_string()));
+                    m.encode_family(&labels)?.encode_gauge(seconds)?;
+                }
+            }
+        }
         {
             let unit = Unit::Seconds;
             let help = "notAfter of the server's leaf certificate, in Unix time (https checks)";

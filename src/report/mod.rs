@@ -64,6 +64,8 @@ pub struct ExchangeDetail {
     pub response_body: Option<String>,
     /// Time to first byte of the first sample, in milliseconds.
     pub ttfb_ms: Option<f64>,
+    /// The phases of this exchange (docs/behaviour.md#phases), when a full response came back.
+    pub timings: Option<crate::http::Timings>,
 }
 
 /// One check's result.
@@ -99,6 +101,9 @@ pub struct CheckReport {
     pub certificate_not_after: Option<i64>,
     /// The asked and achieved send rate of a check sent under `rate` (docs/suites.md#rate).
     pub rate: Option<RateFigures>,
+    /// The phases of the judged exchange (of the slowest sample with a full response), for
+    /// `timings_ms` (docs/behaviour.md#phases).
+    pub timings: Option<crate::http::Timings>,
 }
 
 /// How fast a check under `rate` sent its samples: the achieved rate is the samples sent over
@@ -141,6 +146,7 @@ impl CheckReport {
             across: across::CheckAcross::default(),
             certificate_not_after: None,
             rate: None,
+            timings: None,
         }
     }
 

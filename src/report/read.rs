@@ -195,5 +195,7 @@ fn check(c: DocCheck) -> Result<CheckReport, String> {
         // Not in the JSON report: a merge exports no certificate gauge.
         certificate_not_after: None,
         rate: c.rate,
+        // Phases belong to one run's exchange: a merge has none to show.
+        timings: None,
     })
 }

@@ -103,7 +103,7 @@ type Pending = Shared<BoxFuture<'static, Arc<Finished>>>;
 
 /// What every check of a run shares.
 pub(crate) struct Ctx {
-    pub client: reqwest::Client,
+    pub client: crate::http::Client,
     pub settings: Settings,
     /// `-j`: requests in flight over the whole run.
     pub requests: Arc<Semaphore>,
@@ -116,7 +116,7 @@ pub(crate) struct Ctx {
 /// Runs every planned check and returns the suites' reports, checks in file order.
 pub async fn execute(
     plan: Plan,
-    client: reqwest::Client,
+    client: crate::http::Client,
     settings: Settings,
     control: Control,
     observer: Arc<dyn Observer>,

@@ -25,6 +25,8 @@ pub(crate) struct Sample {
     pub detail: Option<ExchangeDetail>,
     /// The server's leaf certificate, on https: read only for the sample the report shows.
     pub certificate: Option<PeerCertificate>,
+    /// The exchange's phases, when a full response came back.
+    pub timings: Option<crate::http::Timings>,
 }
 
 impl Sample {
@@ -55,6 +57,7 @@ impl Judge<'_> {
                     captures: None,
                     detail,
                     certificate: None,
+                    timings: None,
                 };
             }
             Ok(response) => response,
@@ -92,9 +95,11 @@ impl Judge<'_> {
             d.response_headers = response.headers.clone();
             d.response_body = Some(truncate(&response.body, SHOWN_BODY_BYTES));
             d.ttfb_ms = outcome.ttfb.map(|t| t.as_secs_f64() * 1000.0);
+            d.timings = Some(response.timings);
             d
         });
         Sample {
+            timings: Some(response.timings),
             certificate: response.certificate,
             latency_ms: Some(response.latency.as_secs_f64() * 1000.0),
             status: Some(response.status),

@@ -43,12 +43,7 @@ pub(crate) fn build(
     }
     let method = reqwest::Method::from_bytes(rq.method.as_bytes())
         .map_err(|_| format!("invalid method {}", rq.method))?;
-    Ok(Prepared {
-        method,
-        url,
-        headers: map,
-        body,
-    })
+    Prepared::new(method, url, map, body)
 }
 
 /// `path` joined onto the base URL's own path, or `url:` as it is; then the `query` pairs.
@@ -157,6 +152,7 @@ pub(crate) fn expect(
     Ok(SampleExpect {
         status: e.status.clone(),
         latency: e.latency,
+        timings: e.timings.clone(),
         headers: e
             .headers
             .iter()

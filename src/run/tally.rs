@@ -34,6 +34,8 @@ pub(crate) struct Tally {
     status: Option<u16>,
     detail: Option<ExchangeDetail>,
     certificate: Option<PeerCertificate>,
+    /// The latency and phases of the slowest sample with a full response (docs/behaviour.md#phases).
+    slowest: Option<(f64, crate::http::Timings)>,
     /// Under a rate: the rate asked and the samples' send span (docs/suites.md#rate).
     pub rate: Option<(crate::rate::Rate, Duration)>,
 }
@@ -63,6 +65,7 @@ impl Tally {
             status: None,
             detail: None,
             certificate: None,
+            slowest: None,
             rate: None,
         }
     }
@@ -73,6 +76,11 @@ impl Tally {
         if let Some(ms) = s.latency_ms {
             self.latencies_ms.push(ms);
             self.histogram.record_ms(ms);
+            if let Some(t) = s.timings
+                && self.slowest.is_none_or(|(slowest, _)| ms > slowest)
+            {
+                self.slowest = Some((ms, t));
+            }
         }
         let ok = s.ok();
         // The status and detail shown are those of the first failed sample, else the first sample.
@@ -162,6 +170,7 @@ impl Tally {
             histogram: Some(self.histogram),
             certificate_not_after: self.certificate.as_ref().and_then(|c| c.not_after_unix()),
             rate,
+            timings: self.slowest.map(|(_, t)| t),
             sla: Some(Sla::of(
                 check.expect.availability,
                 check.expect.latency,

@@ -28,6 +28,8 @@ pub(super) struct RawExpect {
     /// `schema` came from `defaults.expect` (errors point there).
     #[serde(skip)]
     schema_from_defaults: bool,
+    #[serde(default, deserialize_with = "crate::yaml::lenient::opt_value")]
+    timings: Option<Value>,
     regression: Option<Value>,
 }
 
@@ -49,6 +51,7 @@ impl RawExpect {
             schema: own.schema.or_else(|| d.schema.clone()),
             openapi: own.openapi.or(d.openapi),
             certificate: own.certificate.or_else(|| d.certificate.clone()),
+            timings: own.timings.or_else(|| d.timings.clone()),
             regression: own.regression.or_else(|| d.regression.clone()),
         }
     }
@@ -131,6 +134,9 @@ pub(super) fn convert(
     }
     if let Some(b) = &raw.body {
         expect.body = matcher(ctx, &path(at, &["body".into()]), b, templates);
+    }
+    if let Some(t) = &raw.timings {
+        expect.timings = timings(ctx, &path(at, &["timings".into()]), t);
     }
     if let Some(r) = &raw.regression {
         expect.regression = regression(ctx, &path(at, &["regression".into()]), r);
@@ -253,6 +259,36 @@ fn status(ctx: &mut Ctx, here: &[Seg], s: &Value) -> StatusExpect {
             .map(|c| StatusExpect::Codes(vec![c]))
             .unwrap_or_default(),
     }
+}
+
+/// `timings: { connect: 100ms, tls: 300ms, ttfb: 500ms }`: a limit per phase, judged on every
+/// sample (docs/assertions.md#timings).
+fn timings(ctx: &mut Ctx, here: &[Seg], t: &Value) -> Vec<(&'static str, std::time::Duration)> {
+    let Value::Mapping(m) = t else {
+        ctx.error(
+            here,
+            "`timings` is a map of limits per phase: { dns: , connect: , tls: , ttfb: , transfer: }",
+        );
+        return Vec::new();
+    };
+    let phases = crate::http::timing::PHASES;
+    let mut limits = Vec::new();
+    for (k, v) in m {
+        let key = k.as_str().unwrap_or("");
+        let key_at = path(here, &[Seg::Key(key.to_string())]);
+        let Some(phase) = phases.iter().find(|p| **p == key) else {
+            let hint = ctx.hint(key, phases);
+            ctx.error(
+                &key_at,
+                format!("unknown phase `{key}` (dns, connect, tls, ttfb, transfer){hint}"),
+            );
+            continue;
+        };
+        if let Some(d) = duration(ctx, &key_at, v) {
+            limits.push((*phase, d));
+        }
+    }
+    limits
 }
 
 /// `latency`: one limit for every sample, or a map of percentile limits.

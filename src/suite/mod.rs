@@ -145,6 +145,8 @@ pub struct Expect {
     pub certificate: Vec<(String, Matcher)>,
     /// `regression`: limits against a `--baseline` (docs/merge.md#baselines).
     pub regression: Option<crate::baseline::Regression>,
+    /// `timings`: a limit per phase, judged on every sample (docs/assertions.md#timings).
+    pub timings: Vec<(&'static str, Duration)>,
 }
 
 #[derive(Debug, Clone)]
