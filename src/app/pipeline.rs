@@ -168,7 +168,16 @@ pub async fn execute(
     let title = prepared.title();
     get_ready(&title, target, resolved_in, clients.api.as_ref(), opts, ctx).await?;
     let plan = prepared.plan.clone();
-    Ok(run_plan(plan, &prepared, target, clients.engine, opts, opts.output.human, ctx).await)
+    Ok(run_plan(
+        plan,
+        &prepared,
+        target,
+        clients.engine,
+        opts,
+        opts.output.human,
+        ctx,
+    )
+    .await)
 }
 
 /// Runs `plan` (of `prepared`) against `target` once and returns its report; `human` shows each
