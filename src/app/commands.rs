@@ -42,6 +42,9 @@ pub async fn run(env: Option<String>, opts: RunOptions, ctx: &Context) -> Result
     .await?;
     // Taken before the countdown, which does not count against `--wait`.
     let resolved_in = resolving.elapsed();
+    if let Some(monitor) = &opts.monitor {
+        return super::monitor::run(prepared, target, resolved_in, clients, &opts, monitor, ctx).await;
+    }
     let report = pipeline::execute(prepared, &target, resolved_in, clients, &opts, ctx).await?;
     output::write_reports(&report, &opts.output, &ctx.redactor);
     super::across::push(&report, opts.across.pushgateway.as_deref(), ctx).await;
@@ -63,6 +66,12 @@ pub async fn demo(opts: RunOptions, ctx: &Context) -> Result<Code, Error> {
     let clients = pipeline::clients(&prepared.client, &opts, false, ctx)?;
     let starting = Instant::now();
     let (target, stop) = start_fixture().await?;
+    if let Some(monitor) = &opts.monitor {
+        let code =
+            super::monitor::run(prepared, target, starting.elapsed(), clients, &opts, monitor, ctx).await;
+        stop.cancel();
+        return code;
+    }
     let report = pipeline::execute(prepared, &target, starting.elapsed(), clients, &opts, ctx).await?;
     stop.cancel();
     output::write_reports(&report, &opts.output, &ctx.redactor);

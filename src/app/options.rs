@@ -28,6 +28,96 @@ pub struct RunOptions {
     pub output: Output,
     /// Region, baseline, metrics and push (docs/merge.md).
     pub across: Across,
+    /// `Some` with `--every`: monitor mode (docs/monitor.md).
+    pub monitor: Option<Monitor>,
+}
+
+/// Monitor mode's options (docs/monitor.md), environment fallbacks applied.
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    /// A round starts every `every` from the previous round's start.
+    pub every: Duration,
+    /// `--for`: no round starts after this long.
+    pub for_: Option<Duration>,
+    /// `--rounds`.
+    pub rounds: Option<u64>,
+    /// `--window`; `None`: each check is judged on the last round only.
+    pub window: Option<Duration>,
+    /// `--webhook` URLs (secrets: a Slack token is in the path).
+    pub webhooks: Vec<String>,
+    pub webhook_format: crate::cli::WebhookFormat,
+    /// `--listen ADDR`: serve /metrics, /status, /healthz and / while the monitor runs.
+    pub listen: Option<String>,
+}
+
+impl Monitor {
+    /// `None` without `--every`; the other monitor flags then are a usage error.
+    fn new(args: &crate::cli::MonitorArgs) -> Result<Option<Monitor>, Error> {
+        let duration = crate::duration::parse;
+        let every = flag_or_var(args.every, "ENDPOINT_CHECK_EVERY", duration)?;
+        let Some(every) = every else {
+            return match monitor_flag(args) {
+                Some(flag) => Err(Error::Usage(format!("{flag} needs --every (monitor mode)"))),
+                None => Ok(None),
+            };
+        };
+        if every.is_zero() {
+            return Err(Error::Usage("--every must be longer than 0".into()));
+        }
+        let positive = |name: &str, d: Option<Duration>| match d {
+            Some(d) if d.is_zero() => Err(Error::Usage(format!("{name} must be longer than 0"))),
+            d => Ok(d),
+        };
+        let rounds = flag_or_var(args.rounds, "ENDPOINT_CHECK_ROUNDS", |t| {
+            t.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("invalid number of rounds {t:?}"))
+        })?;
+        let mut webhooks = args.webhooks.clone();
+        if webhooks.is_empty()
+            && let Some(urls) = process_lookup("ENDPOINT_CHECK_WEBHOOK")
+        {
+            webhooks = urls.split_whitespace().map(str::to_string).collect();
+        }
+        for url in &webhooks {
+            crate::monitor::webhook::check_url(url).map_err(Error::Usage)?;
+        }
+        let webhook_format = flag_or_var(args.webhook_format, "ENDPOINT_CHECK_WEBHOOK_FORMAT", |t| {
+            <crate::cli::WebhookFormat as clap::ValueEnum>::from_str(t, true)
+                .map_err(|_| format!("invalid webhook format {t:?} (slack or json)"))
+        })?;
+        Ok(Some(Monitor {
+            every,
+            for_: positive("--for", flag_or_var(args.for_, "ENDPOINT_CHECK_FOR", duration)?)?,
+            rounds,
+            window: positive(
+                "--window",
+                flag_or_var(args.window, "ENDPOINT_CHECK_WINDOW", duration)?,
+            )?,
+            webhooks,
+            webhook_format: webhook_format.unwrap_or_default(),
+            listen: args
+                .listen
+                .clone()
+                .or_else(|| process_lookup("ENDPOINT_CHECK_LISTEN")),
+        }))
+    }
+}
+
+/// The first monitor flag given on the command line, for the message when `--every` is missing.
+fn monitor_flag(args: &crate::cli::MonitorArgs) -> Option<&'static str> {
+    [
+        (args.for_.is_some(), "--for"),
+        (args.rounds.is_some(), "--rounds"),
+        (args.window.is_some(), "--window"),
+        (!args.webhooks.is_empty(), "--webhook"),
+        (args.webhook_format.is_some(), "--webhook-format"),
+        (args.listen.is_some(), "--listen"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
 }
 
 /// The options of docs/merge.md, environment fallbacks applied.
@@ -179,6 +269,7 @@ impl RunOptions {
     pub fn new(args: RunArgs) -> Result<RunOptions, Error> {
         let var = process_lookup;
         let across = Across::new(&args)?;
+        let monitor = Monitor::new(&args.monitor)?;
         let rate = flag_or_var(args.rate, "ENDPOINT_CHECK_RATE", crate::rate::Rate::parse)?;
         let suites = if !args.suites.is_empty() {
             Some(args.suites)
@@ -244,6 +335,7 @@ impl RunOptions {
                     .or_else(|| var("ENDPOINT_CHECK_METRICS").map(PathBuf::from)),
             },
             across,
+            monitor,
         })
     }
 

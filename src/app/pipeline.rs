@@ -35,7 +35,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// Banner title: `environments.yaml`'s `title`, else `Endpoint Checks`.
-    fn title(&self) -> String {
+    pub fn title(&self) -> String {
         self.environments
             .as_ref()
             .and_then(|e| e.title.clone())
@@ -235,12 +235,36 @@ pub async fn execute(
 ) -> Result<RunReport, Error> {
     let title = prepared.title();
     get_ready(&title, target, resolved_in, clients.api.as_ref(), opts, ctx).await?;
+    let plan = prepared.plan.clone();
+    Ok(run_plan(
+        plan,
+        &prepared,
+        target,
+        clients.engine,
+        opts,
+        opts.output.human,
+        ctx,
+    )
+    .await)
+}
+
+/// Runs `plan` (of `prepared`) against `target` once and returns its report; `human` shows each
+/// suite's block as it finishes. A signal stops it as docs/cli.md says (the report tells).
+pub async fn run_plan(
+    plan: run::Plan,
+    prepared: &Prepared,
+    target: &Target,
+    client: http::Client,
+    opts: &RunOptions,
+    human: Option<human::Style>,
+    ctx: &Context,
+) -> RunReport {
     let control = Control::new();
-    let progress = Arc::new(Progress::new(prepared.plan.check_count()));
+    let progress = Arc::new(Progress::new(plan.check_count()));
     let watcher = watch_signals(&control, &progress, ctx);
     let live = Arc::new(LiveOutput {
         progress: progress.clone(),
-        human: opts.output.human,
+        human,
         redactor: ctx.redactor.clone(),
         gate: prepared.gate.clone(),
     });
@@ -248,19 +272,19 @@ pub async fn execute(
     let origin =
         crate::report::across::Origin::now(opts.across.region.clone(), prepared.built_ins.run_id.clone());
     let suites = run::execute(
-        prepared.plan,
-        clients.engine,
+        plan,
+        client,
         opts.settings(target, &prepared.client),
         control,
         live,
         ctx.redactor.clone(),
-        prepared.built_ins,
+        prepared.built_ins.clone(),
     )
     .await;
     watcher.abort();
     progress.clear();
     let mut report = RunReport {
-        title,
+        title: prepared.title(),
         environment: target.name.clone(),
         base_url: target.base_url.clone(),
         base_url_source: target.source.clone(),
@@ -270,12 +294,12 @@ pub async fn execute(
         origin,
     };
     prepared.gate.apply(&mut report);
-    Ok(report)
+    report
 }
 
 /// The banner (human output), the safety countdown, and `--wait` for the base URL; a signal
 /// during any of them ends the run before a check starts.
-async fn get_ready(
+pub async fn get_ready(
     title: &str,
     target: &Target,
     resolved_in: Duration,

@@ -21,6 +21,17 @@ pub struct Origin {
     pub merged: Option<MergedFrom>,
     /// One-off notes for the summary (`regression limits not judged: no --baseline`).
     pub notes: Vec<String>,
+    /// `Some` in monitor mode: the report describes the window after this round.
+    pub monitor: Option<MonitorRound>,
+}
+
+/// Which round of a monitor a report describes, and over what window (docs/monitor.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MonitorRound {
+    /// 1, 2, …
+    pub round: u64,
+    /// `--window` in milliseconds; `None`: the last round only.
+    pub window_ms: Option<u64>,
 }
 
 /// The reports a merged report was made of.
