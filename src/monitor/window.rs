@@ -5,6 +5,7 @@
 
 use crate::assert::sla::{self, SampleCounts};
 use crate::merge;
+use crate::redact::Redactor;
 use crate::report::across::{MonitorRound, Sla};
 use crate::report::{CheckReport, CheckStatus, LatencyHistogram, RunReport};
 use std::collections::VecDeque;
@@ -25,7 +26,9 @@ struct Part {
 }
 
 impl Part {
-    fn of(c: &CheckReport) -> Option<Part> {
+    /// Its failures are masked now: a secret found in this round (a captured key) is forgotten
+    /// once the round is over (docs/monitor.md), while the failures stay in the window.
+    fn of(c: &CheckReport, redactor: &Redactor) -> Option<Part> {
         if c.status == CheckStatus::Skipped {
             return None;
         }
@@ -38,9 +41,10 @@ impl Part {
                 .map(|h| h.counts_us())
                 .unwrap_or_default()
                 .into(),
-            failures: (!c.failures.is_empty()).then(|| c.failures.clone().into()),
+            failures: (!c.failures.is_empty())
+                .then(|| c.failures.iter().map(|f| redactor.mask(f).into_owned()).collect()),
             standing: !merge::standing_failures(c).is_empty(),
-            cause: merge::cause_of(c).map(Into::into),
+            cause: merge::cause_of(c).map(|f| redactor.mask(&f).into()),
         })
     }
 }
@@ -72,7 +76,13 @@ impl Window {
     }
 
     /// Takes round `number`'s report, due at `started`, and returns the window report after it.
-    pub fn push(&mut self, mut report: RunReport, number: u64, started: Instant) -> RunReport {
+    pub fn push(
+        &mut self,
+        mut report: RunReport,
+        number: u64,
+        started: Instant,
+        redactor: &Redactor,
+    ) -> RunReport {
         report.origin.monitor = Some(MonitorRound {
             round: number,
             window_ms: self.span.map(|s| s.as_millis() as u64),
@@ -82,7 +92,7 @@ impl Window {
             return report;
         };
         let checks = report.suites.iter().flat_map(|s| s.checks.iter());
-        let parts = checks.clone().map(Part::of).collect();
+        let parts = checks.clone().map(|c| Part::of(c, redactor)).collect();
         self.slas.resize(checks.clone().count(), None);
         for (kept, c) in self.slas.iter_mut().zip(checks) {
             if c.sla.is_some() {
