@@ -39,7 +39,10 @@ pub async fn run(
     // With `monitor.listen` (an address, port 0 for a free one): bind it (a bad address is a
     // usage error, before the banner), print `Listening on http://ADDR` on stderr, and serve
     // `subscriber` (None until the first round has finished) until `stopped` is cancelled.
-    let _ = (&monitor.listen, subscriber, &stopped);
+    let _server = match &monitor.listen {
+        Some(addr) => Some(listen(addr, subscriber, monitor.every, &stopped, ctx).await?),
+        None => None,
+    };
     // ---- LISTEN: end
     let webhooks = Webhooks::start(&monitor.webhooks, &ctx.redactor).map_err(Error::Usage)?;
     let title = prepared.title();
@@ -165,4 +168,31 @@ async fn finish(ending: Ending, opts: &RunOptions, ctx: &Context) -> Code {
         None if ending.failing => Code::ChecksFailed,
         None => Code::Success,
     }
+}
+
+/// Binds `--listen` (a usage error, exit 2, when it cannot), says where, and serves the rounds
+/// published to `latest` until `stopped` (docs/monitor.md#listen).
+async fn listen(
+    addr: &str,
+    latest: crate::monitor::Subscriber,
+    every: Duration,
+    stopped: &CancellationToken,
+    ctx: &Context,
+) -> Result<crate::monitor::listen::Server, Error> {
+    use crate::monitor::listen;
+    let listener = listen::Listener::bind(addr).await?;
+    let _ = writeln!(
+        ctx.redactor.writer(std::io::stderr()),
+        "Listening on {}",
+        listener.url()
+    );
+    let stopped = stopped.clone();
+    let shutdown = async move { stopped.cancelled().await };
+    Ok(listen::serve(
+        listener,
+        latest,
+        ctx.redactor.clone(),
+        every,
+        shutdown,
+    ))
 }

@@ -1,10 +1,11 @@
 //! Monitor mode (docs/monitor.md): the run repeated in rounds by one process with one client,
 //! each check judged after every round on the rounds inside the window ([`window`]), its state
 //! changes ([`alert`]) printed ([`output`]) and posted to webhooks ([`webhook`]), the latest
-//! round handed to the listen server ([`publish`]). Counters for metrics count since the start
-//! ([`totals`]).
+//! round handed to the listen server ([`publish`], served by [`listen`]). Counters for metrics
+//! count since the start ([`totals`]).
 
 pub mod alert;
+pub mod listen;
 pub mod output;
 pub mod publish;
 mod totals;
