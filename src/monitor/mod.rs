@@ -101,6 +101,7 @@ pub async fn run(
     let mut due = first;
     for number in 1.. {
         let at = SystemTime::now();
+        redactor.begin_epoch(number);
         let report = rounds.run().await;
         if let Some(kind) = report.interrupted {
             // A cut round is not judged: its unfinished checks say nothing about the target.
@@ -111,7 +112,7 @@ pub async fn run(
             break;
         }
         judged.totals.add(&report);
-        let window = judged.window.push(report, number, due);
+        let window = judged.window.push(report, number, due, redactor);
         let since_start = judged.totals.report(&window);
         let changes = judged.states.observe(&window, at);
         let round = Round {
@@ -124,6 +125,8 @@ pub async fn run(
         rounds.show(&round);
         alert(&webhooks, &round, schedule.webhook_format);
         publish(publisher, &round, redactor);
+        // Everything this round showed is masked: the secrets only earlier rounds saw can go.
+        redactor.forget_before(number);
         ending.last = Some((window, since_start));
         match next_round(schedule, number, first, due, redactor) {
             Some(next) => due = next,
