@@ -102,8 +102,12 @@ pub async fn run(
     for number in 1.. {
         let at = SystemTime::now();
         redactor.begin_epoch(number);
-        let report = rounds.run().await;
+        let mut report = rounds.run().await;
         if let Some(kind) = report.interrupted {
+            report.origin.monitor = Some(crate::report::across::MonitorRound {
+                round: number,
+                window_ms: schedule.window.map(|w| w.as_millis() as u64),
+            });
             // A cut round is not judged: its unfinished checks say nothing about the target.
             ending.interrupted = Some(kind);
             if ending.last.is_none() {
