@@ -2,7 +2,6 @@
 //! had sent all their samples, each check judged again on the `sla` it carries. Pure: reports
 //! in, one report out; reading the files is `report::read`'s.
 
-use crate::assert::sla::{self, SampleCounts};
 use crate::report::across::{MergedCheck, MergedFrom, Origin, RegionFigures};
 use crate::report::{CheckReport, CheckStatus, LatencyHistogram, LatencyStats, RunReport, SuiteReport};
 use std::collections::HashMap;
@@ -242,18 +241,7 @@ fn verdict(
         .map(|(_, c)| c.failures.clone())
         .unwrap_or_default();
     match sla {
-        Some(sla) => sla::judge(
-            sla.availability,
-            &sla.limits(),
-            SampleCounts {
-                planned: samples,
-                sent: samples,
-                passed,
-                failure_counts: &causes,
-                first_failed,
-                latency,
-            },
-        ),
+        Some(sla) => sla.judge_together(samples, passed, &causes, first_failed, latency),
         // A report without thresholds: it failed where it failed.
         None => ran.iter().flat_map(|(_, c)| c.failures.clone()).collect(),
     }

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Header names whose values are always secret.
@@ -40,9 +41,23 @@ pub fn credential_parts(value: &str) -> impl Iterator<Item = &str> {
 
 /// The set of secret values known so far. Shared and growable: captures and expanded headers
 /// discover secrets while the run goes on.
+///
+/// In monitor mode each round is an epoch (docs/monitor.md): a secret found during a round (a
+/// captured key, a `set-cookie`) is remembered with the last round that saw it, and forgotten
+/// once every output of later rounds has been masked without needing it, so a monitor that
+/// captures a new key every round for a day does not hold (and scan) a day of keys. Secrets
+/// known before the first round (suite variables, the environment, webhook URLs) stay.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<RwLock<Vec<String>>>,
+    secrets: Arc<RwLock<Vec<Secret>>>,
+    /// The round under way; 0 outside monitor mode and before its first round.
+    epoch: Arc<AtomicU64>,
+}
+
+/// A secret and the last epoch that saw it (0: kept for good).
+struct Secret {
+    text: String,
+    epoch: AtomicU64,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -69,29 +84,71 @@ impl Redactor {
         if secret.is_empty() {
             return;
         }
+        let epoch = self.epoch.load(Ordering::Relaxed);
         // Called for every sample that sends or receives a secret header: a known secret costs
         // one shared read, not the encodings and a write lock.
-        if self
+        if let Some(known) = self
             .secrets
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .any(|s| s == secret)
+            .find(|s| s.text == secret)
         {
+            // Seen again: kept as long as the latest round that saw it (never shortened to 0's "for good").
+            let _ = known
+                .epoch
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
+                    (e != 0).then_some(epoch.max(e))
+                });
             return;
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
         let mut added = false;
         for form in encoded_forms(secret) {
-            if !secrets.contains(&form) {
-                secrets.push(form);
-                added = true;
+            match secrets.iter().find(|s| s.text == form) {
+                Some(known) => {
+                    let _ = known
+                        .epoch
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
+                            (e != 0).then_some(epoch.max(e))
+                        });
+                }
+                None => {
+                    secrets.push(Secret {
+                        text: form,
+                        epoch: AtomicU64::new(epoch),
+                    });
+                    added = true;
+                }
             }
         }
         if added {
             // Longest first, so a secret that contains another is masked whole.
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.text.len()));
         }
+    }
+
+    /// Starts epoch `n` (a monitor's round, from 1): secrets found from now on belong to it.
+    pub fn begin_epoch(&self, n: u64) {
+        self.epoch.store(n, Ordering::Relaxed);
+    }
+
+    /// Forgets the secrets last seen before epoch `n` (those known before epoch 1 stay).
+    pub fn forget_before(&self, n: u64) {
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        secrets.retain(|s| {
+            let e = s.epoch.load(Ordering::Relaxed);
+            e == 0 || e >= n
+        });
+    }
+
+    /// How many secret forms are known (for tests of the above).
+    pub fn len(&self) -> usize {
+        self.secrets.read().map(|s| s.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Masks every occurrence of every secret in `text`.
@@ -99,8 +156,8 @@ impl Redactor {
         let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
         let mut out = Cow::Borrowed(text);
         for secret in secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), MASK));
+            if out.contains(secret.text.as_str()) {
+                out = Cow::Owned(out.replace(secret.text.as_str(), MASK));
             }
         }
         out
@@ -192,9 +249,12 @@ impl<W: Write> RedactingWriter<W> {
 
 impl<W: Write> Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let before = self.pending.len();
         self.pending.extend_from_slice(buf);
-        if let Some(last_newline) = self.pending.iter().rposition(|&b| b == b'\n') {
-            self.emit(last_newline + 1)?;
+        // Only the new bytes can hold a newline: scanning all that is held back would make a
+        // long line (a JSON Lines report) quadratic in its length.
+        if let Some(last_newline) = buf.iter().rposition(|&b| b == b'\n') {
+            self.emit(before + last_newline + 1)?;
         }
         Ok(buf.len())
     }
@@ -226,6 +286,30 @@ pub fn install_panic_hook(redactor: Redactor) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_found_in_a_round_are_forgotten_once_no_later_round_saw_them() {
+        let r = Redactor::new();
+        r.add("for-good-secret");
+        let base = r.len();
+        r.begin_epoch(1);
+        r.add("key-of-round-one");
+        r.add("key-of-every-round");
+        r.add("for-good-secret");
+        r.begin_epoch(2);
+        r.add("key-of-every-round");
+        r.forget_before(2);
+        assert_eq!(r.mask("key-of-round-one"), "key-of-round-one");
+        assert_eq!(r.mask("key-of-every-round"), "***");
+        assert_eq!(r.mask("for-good-secret"), "***");
+        r.begin_epoch(3);
+        r.forget_before(3);
+        assert_eq!(
+            r.len(),
+            base,
+            "only what was known before the first round is left"
+        );
+    }
 
     #[test]
     fn masks_every_occurrence_longest_first() {

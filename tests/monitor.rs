@@ -461,3 +461,102 @@ fn monitor_flags_need_every_and_for_ends_the_rounds() {
     run.code(0);
     assert_eq!(run.stdout.matches("] round ").count(), 4, "{run}");
 }
+
+/// `serve --fault … from START for LENGTH` on a free port; its base URL, and the process (killed
+/// when dropped).
+struct Fixture {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Fixture {
+    fn serve(fault: &str) -> Fixture {
+        use std::io::BufRead;
+        let mut child = support::bin::endpoint_check_std()
+            .args(["serve", "--port", "0", "--fault", fault])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn serve");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .expect("serve's first line");
+        let url = first
+            .trim()
+            .strip_prefix("Listening on ")
+            .unwrap_or_else(|| panic!("not the listening line: {first:?}"))
+            .to_string();
+        Fixture { child, url }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_time_boxed_fault_of_the_fixture_fires_an_alert_that_recovers() {
+    let fixture = Fixture::serve("GET /api/cdn/status=503 from 1s for 2s");
+    let mut cmd = support::bin::endpoint_check();
+    cmd.args([
+        "localhost",
+        "--base-url",
+        &fixture.url,
+        "--yes",
+        "--color",
+        "never",
+    ])
+    .args([
+        "-c",
+        "audio1.tv",
+        "-k",
+        "GET /api/cdn/status",
+        "--every",
+        "250ms",
+        "--for",
+        "4s",
+    ])
+    .arg("-s")
+    .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/suites"));
+    let run = Run::of(&mut cmd);
+    run.code(0);
+    let failing = "✗ audio1.tv › GET /api/cdn/status started failing: expected status 200, got 503";
+    let at = |needle: &str| {
+        run.stdout
+            .find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?}:\n{run}"))
+    };
+    assert!(
+        at(failing) < at("✓ audio1.tv › GET /api/cdn/status recovered after "),
+        "{run}"
+    );
+}
+
+#[test]
+fn demo_monitors_the_bundled_suites() {
+    let run = Run::of(support::bin::endpoint_check().args([
+        "demo",
+        "--every",
+        "200ms",
+        "--rounds",
+        "2",
+        "-k",
+        "cdn/status",
+        "--format",
+        "json",
+        "--color",
+        "never",
+    ]));
+    run.code(0);
+    let rounds: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rounds.len(), 2, "{run}");
+    assert_eq!(rounds[1]["round"], 2);
+    assert_eq!(rounds[1]["environment"], "demo");
+}

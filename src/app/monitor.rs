@@ -139,8 +139,18 @@ fn round_lines(round: &Round<'_>, masked: &RunReport, out: &mut dyn Write) -> st
 async fn finish(ending: Ending, opts: &RunOptions, ctx: &Context) -> Code {
     let redactor = &ctx.redactor;
     if let Some(cut) = ending.cut {
-        // No round finished: report the cut one, as an interrupted run does.
-        output::write_reports(&cut, &opts.output, redactor);
+        // No round finished: report the cut one, as an interrupted run does (on one line for
+        // JSON Lines).
+        if opts.output.format == Format::Json {
+            let masked = report::mask::masked(&cut, redactor);
+            let _ = report::json::render_line(&masked, &mut redactor.writer(std::io::stdout()));
+            let mut err = redactor.writer(std::io::stderr());
+            for p in output::write_files(&masked, &masked, &opts.output, redactor) {
+                let _ = writeln!(err, "error: {p}");
+            }
+        } else {
+            output::write_reports(&cut, &opts.output, redactor);
+        }
         return cut.exit_code();
     }
     let Some((mut window, mut since_start)) = ending.last else {

@@ -81,3 +81,72 @@ impl States {
         self.0.values().any(|(s, _)| *s == State::Failing)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{CheckReport, SuiteReport};
+
+    fn report(statuses: &[(&str, CheckStatus)]) -> RunReport {
+        let checks = statuses
+            .iter()
+            .map(|(name, status)| {
+                let mut c =
+                    CheckReport::failed_unsent(*name, 1, false, "expected status 200, got 503".into());
+                c.status = *status;
+                c
+            })
+            .collect();
+        RunReport {
+            title: "t".into(),
+            environment: "localhost".into(),
+            base_url: String::new(),
+            base_url_source: String::new(),
+            duration_ms: 0.0,
+            suites: vec![SuiteReport {
+                customer: "shop".into(),
+                title: "shop".into(),
+                file: String::new(),
+                checks,
+            }],
+            interrupted: None,
+            origin: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_changes_are_news_and_failing_after_the_first_round_is_one() {
+        use CheckStatus::{Failed, Passed, Skipped, Warned};
+        let mut states = States::default();
+        let t = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let first = states.observe(&report(&[("a", Passed), ("b", Failed), ("c", Warned)]), t(0));
+        assert_eq!(first.len(), 1);
+        assert_eq!((first[0].check.as_str(), first[0].state), ("b", State::Failing));
+        assert_eq!(first[0].reason.as_deref(), Some("expected status 200, got 503"));
+        assert!(
+            states
+                .observe(&report(&[("a", Passed), ("b", Failed), ("c", Warned)]), t(30))
+                .is_empty()
+        );
+        // Skipped keeps the state; then b recovers after 150 s, a starts failing.
+        assert!(
+            states
+                .observe(&report(&[("a", Passed), ("b", Skipped), ("c", Warned)]), t(60))
+                .is_empty()
+        );
+        let later = states.observe(&report(&[("a", Failed), ("b", Passed), ("c", Warned)]), t(150));
+        let seen: Vec<_> = later
+            .iter()
+            .map(|c| (c.check.as_str(), c.state, c.failed_for))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", State::Failing, None),
+                ("b", State::Passing, Some(Duration::from_secs(150)))
+            ]
+        );
+        assert!(later[1].reason.is_none());
+        assert!(states.any_failing());
+    }
+}

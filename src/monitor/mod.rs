@@ -101,8 +101,13 @@ pub async fn run(
     let mut due = first;
     for number in 1.. {
         let at = SystemTime::now();
-        let report = rounds.run().await;
+        redactor.begin_epoch(number);
+        let mut report = rounds.run().await;
         if let Some(kind) = report.interrupted {
+            report.origin.monitor = Some(crate::report::across::MonitorRound {
+                round: number,
+                window_ms: schedule.window.map(|w| w.as_millis() as u64),
+            });
             // A cut round is not judged: its unfinished checks say nothing about the target.
             ending.interrupted = Some(kind);
             if ending.last.is_none() {
@@ -111,7 +116,7 @@ pub async fn run(
             break;
         }
         judged.totals.add(&report);
-        let window = judged.window.push(report, number, due);
+        let window = judged.window.push(report, number, due, redactor);
         let since_start = judged.totals.report(&window);
         let changes = judged.states.observe(&window, at);
         let round = Round {
@@ -124,6 +129,8 @@ pub async fn run(
         rounds.show(&round);
         alert(&webhooks, &round, schedule.webhook_format);
         publish(publisher, &round, redactor);
+        // Everything this round showed is masked: the secrets only earlier rounds saw can go.
+        redactor.forget_before(number);
         ending.last = Some((window, since_start));
         match next_round(schedule, number, first, due, redactor) {
             Some(next) => due = next,

@@ -139,6 +139,30 @@ impl Sla {
         }
     }
 
+    /// The failures of `samples` samples (`passed` of them passing) judged together on these
+    /// thresholds, as if one run had sent them all: a merge's and a monitor window's verdict.
+    pub fn judge_together(
+        &self,
+        samples: usize,
+        passed: usize,
+        causes: &[(String, usize)],
+        first_failed: Vec<String>,
+        latency: Option<&crate::stats::LatencyStats>,
+    ) -> Vec<String> {
+        crate::assert::sla::judge(
+            self.availability,
+            &self.limits(),
+            crate::assert::sla::SampleCounts {
+                planned: samples,
+                sent: samples,
+                passed,
+                failure_counts: causes,
+                first_failed,
+                latency,
+            },
+        )
+    }
+
     /// Every latency limit, named by what it bounds: each percentile limit, and `each` for a
     /// plain `latency` every sample must meet. The HTML report draws them; metrics make each a
     /// bucket edge.
