@@ -3,8 +3,8 @@
 //! on the monotonic clock. The pooled client asks this connector for a connection only when it
 //! has no idle one, so a connection's [`Established`] record says what setting it up cost.
 
-use super::ClientOptions;
 use super::error::ConnectError;
+use super::{ClientOptions, Credentials};
 use http::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
@@ -21,21 +21,12 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::{self, ClientConfig, pki_types};
 
-/// The (host, port) a connection for `host`:`port` of a URL is dialed to. The URL, the `Host`
-/// header, SNI and the certificate check keep the URL's host whatever this returns; it is the
-/// one place where a request's destination can be rewritten (`--resolve`, `--connect-to`,
-/// [`super::route::Routes::dial`]). An IP address comes back for `--resolve`: no lookup is made.
-pub(crate) fn dial_target(routes: &super::route::Routes, host: &str, port: u16) -> (String, u16) {
-    let dial = routes.dial(host, port);
-    (dial.host, dial.port)
-}
-
 /// The TLS settings of every check of a run: the platform's roots plus `--cacert` (or no
 /// verification with `--insecure`), the client certificate of `--cert`/`--key` (or the
 /// environment's) for mutual TLS, HTTP/2 and HTTP/1.1 offered by ALPN. Loading the platform's
 /// roots reads the system store, so the connector calls this only for the first `https://`
 /// connection of the run.
-pub(crate) fn tls_config(opts: &ClientOptions) -> Result<ClientConfig, String> {
+pub(crate) fn tls_config(opts: &ClientOptions, credentials: &Credentials) -> Result<ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -43,16 +34,16 @@ pub(crate) fn tls_config(opts: &ClientOptions) -> Result<ClientConfig, String> {
     let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = if opts.insecure {
         Arc::new(AnyCertificate(provider))
     } else {
-        let roots = opts.extra_roots()?;
+        let roots = credentials.roots.clone();
         Arc::new(
             rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider)
                 .map_err(|e| format!("cannot load the platform's TLS roots: {e}"))?,
         )
     };
     let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
-    let mut config = match opts.client_identity()? {
+    let mut config = match &credentials.identity {
         Some(id) => builder
-            .with_client_auth_cert(id.chain, id.key)
+            .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
             .map_err(|e| format!("the client certificate cannot be used: {e}"))?,
         None => builder.with_no_client_auth(),
     };
@@ -98,6 +89,8 @@ pub(crate) struct Connector {
 
 struct Shared {
     options: ClientOptions,
+    /// Read by [`super::build_client`], before any request.
+    credentials: Credentials,
     /// Built on the first `https://` connection (see [`tls_config`]).
     tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`; `None` when none is set.
@@ -105,10 +98,11 @@ struct Shared {
 }
 
 impl Connector {
-    pub fn new(options: ClientOptions, proxy: Option<Matcher>) -> Connector {
+    pub fn new(options: ClientOptions, credentials: Credentials, proxy: Option<Matcher>) -> Connector {
         Connector {
             shared: Arc::new(Shared {
                 options,
+                credentials,
                 tls: OnceLock::new(),
                 proxy,
             }),
@@ -146,9 +140,14 @@ impl Shared {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let proxy = self.proxy.as_ref().and_then(|m| m.intercept(&uri));
+        // The one place a destination is rewritten (`--resolve`, `--connect-to`); the URL, the
+        // `Host` header, SNI and the certificate check keep the URL's host. A proxy gets it all.
         let (dial_host, dial_port) = match &proxy {
             Some(p) => proxy_address(p)?,
-            None => dial_target(&self.options.routes, host, port),
+            None => {
+                let dial = self.options.routes.dial(host, port);
+                (dial.host, dial.port)
+            }
         };
         let (addrs, resolved) = resolve(&dial_host, dial_port).await?;
         let mut tcp = connect_tcp(&addrs, &dial_host).await?;
@@ -191,7 +190,7 @@ impl Shared {
 
     fn tls_connector(&self) -> Result<tokio_rustls::TlsConnector, ConnectError> {
         self.tls
-            .get_or_init(|| tls_config(&self.options).map(|c| Arc::new(c).into()))
+            .get_or_init(|| tls_config(&self.options, &self.credentials).map(|c| Arc::new(c).into()))
             .clone()
             .map_err(|e| ConnectError::other("TLS failure", e))
     }

@@ -76,13 +76,26 @@ impl ClientOptions {
         self.identity.as_ref().map(identity::Identity::load).transpose()
     }
 
-    /// Every file the clients will read, read now: a command that sends nothing (`list`)
-    /// refuses a bad `--cacert`, `--cert` or `--key` as a run would (exit 2).
-    pub fn check_files(&self) -> Result<(), String> {
-        self.extra_roots()?;
-        self.client_identity()?;
-        Ok(())
+    /// Every file the clients will read, read and checked once: `--cacert`, `--cert`, `--key`.
+    pub fn credentials(&self) -> Result<Credentials, String> {
+        Ok(Credentials {
+            roots: self.extra_roots()?,
+            identity: self.client_identity()?,
+        })
     }
+
+    /// A command that sends nothing (`list`) refuses a bad `--cacert`, `--cert` or `--key` as
+    /// a run would (exit 2).
+    pub fn check_files(&self) -> Result<(), String> {
+        self.credentials().map(drop)
+    }
+}
+
+/// What the files of [`ClientOptions`] hold, read before any request.
+pub struct Credentials {
+    /// `--cacert`'s certificates, trusted beside the platform's roots.
+    pub roots: Vec<CertificateDer<'static>>,
+    pub identity: Option<identity::Identity>,
 }
 
 /// The run's measuring engine (docs/behaviour.md#guarantees): one pool of connections for
@@ -98,10 +111,10 @@ pub struct Client {
 /// Builds the engine; `--cacert` is read now (a bad file exits 2 before any request), the
 /// platform's roots on the first `https://` connection.
 pub fn build_client(opts: &ClientOptions) -> Result<Client, String> {
-    opts.check_files()?;
+    let credentials = opts.credentials()?;
     let proxy = proxy_configured(|name| std::env::var_os(name))
         .then(hyper_util::client::proxy::matcher::Matcher::from_env);
-    let connector = connect::Connector::new(opts.clone(), proxy);
+    let connector = connect::Connector::new(opts.clone(), credentials, proxy);
     let pool = Pooled::builder(hyper_util::rt::TokioExecutor::new())
         .pool_max_idle_per_host(opts.pool_size.max(1))
         .pool_timer(hyper_util::rt::TokioTimer::new())
@@ -123,7 +136,8 @@ pub fn build_api_client(opts: &ClientOptions) -> Result<reqwest::Client, String>
     if opts.insecure {
         builder = builder.danger_accept_invalid_certs(true);
     }
-    for cert in opts.extra_roots()? {
+    let Credentials { roots, identity } = opts.credentials()?;
+    for cert in roots {
         let cert = reqwest::Certificate::from_der(&cert)
             .map_err(|e| format!("--cacert: {}", error::error_chain(&e)))?;
         builder = builder.add_root_certificate(cert);
@@ -132,7 +146,7 @@ pub fn build_api_client(opts: &ClientOptions) -> Result<reqwest::Client, String>
     for r in &opts.routes.resolve {
         builder = builder.resolve(&r.host, std::net::SocketAddr::new(r.addr, r.port));
     }
-    if let Some(id) = opts.client_identity()? {
+    if let Some(id) = identity {
         let id = reqwest::Identity::from_pem(&id.to_pem())
             .map_err(|e| format!("--cert: {}", error::error_chain(&e)))?;
         builder = builder.identity(id);
@@ -167,6 +181,7 @@ pub struct Prepared {
     pub body: Option<Bytes>,
     /// The suite's cookie jar, unless the suite or the check turned cookies off: read before
     /// every hop, filled from every answer, redirects included (docs/behaviour.md#cookies).
+    /// The first request's lookup and the last answer's store happen outside the timed span.
     pub jar: Option<std::sync::Arc<dyn CookieJar>>,
 }
 
@@ -216,17 +231,27 @@ struct Raw {
     status: u16,
     headers: HeaderMap,
     body: Vec<u8>,
-    certificate: Option<CertificateDer<'static>>,
+    /// The connection it came on (its peer certificate is copied after the clock stopped).
+    connection: Option<std::sync::Arc<connect::Established>>,
     timings: Timings,
+    /// Where the last redirect led, when one was followed: the URL the answer came from.
+    redirected_to: Option<Url>,
 }
 
 /// Sends `req` (following redirects when asked), reads the body under the cap, all within
 /// `timeout`. The timed span starts here: the caller has already waited for its slot.
 pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_redirects: bool) -> Outcome {
+    let cookie = req.jar.as_deref().and_then(|jar| jar.cookie_header(&req.url));
     let started = Instant::now();
     let mut ttfb = None;
-    let mut cookie = None;
-    let exchange = exchange(client, req, follow_redirects, started, (&mut ttfb, &mut cookie));
+    let exchange = exchange(
+        client,
+        req,
+        cookie.as_deref(),
+        follow_redirects,
+        started,
+        &mut ttfb,
+    );
     let result = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(raw)) => {
             let latency = started.elapsed();
@@ -235,9 +260,13 @@ pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_red
                 status,
                 headers,
                 body,
-                certificate,
+                connection,
                 mut timings,
+                redirected_to,
             } = raw;
+            if let Some(jar) = &req.jar {
+                jar.store(redirected_to.as_ref().unwrap_or(&req.url), &headers);
+            }
             // The body's end is the clock's stop: what ran after the last frame counts in transfer.
             timings.transfer += latency.saturating_sub(timings.total());
             decode::decode(&headers, body).map(|body| Response {
@@ -246,10 +275,13 @@ pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_red
                 body: into_text(body),
                 latency,
                 timings,
-                certificate: certificate.map(|der| crate::contract::certificate::PeerCertificate {
-                    der: der.to_vec(),
-                    seen_at: std::time::SystemTime::now(),
-                }),
+                certificate: connection
+                    .as_ref()
+                    .and_then(|c| c.peer_certificate.as_ref())
+                    .map(|der| crate::contract::certificate::PeerCertificate {
+                        der: der.to_vec(),
+                        seen_at: std::time::SystemTime::now(),
+                    }),
             })
         }
         Ok(Err(e)) => Err(e),
@@ -261,12 +293,14 @@ pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_red
     Outcome { result, ttfb, cookie }
 }
 
+/// `first_cookie` is the jar's `Cookie` for `first`, looked up before the clock started.
 async fn exchange(
     client: &Client,
     first: &Prepared,
+    first_cookie: Option<&str>,
     follow_redirects: bool,
     started: Instant,
-    (ttfb, sent_cookie): (&mut Option<Duration>, &mut Option<String>),
+    ttfb: &mut Option<Duration>,
 ) -> Result<Raw, String> {
     // Redirect hops only: the first request is sent from `first` as it is.
     let mut hop: Option<Prepared> = None;
@@ -277,10 +311,14 @@ async fn exchange(
         check_host(&current.url)?;
         let hop_started = Instant::now();
         let mut request = client.request(current);
-        if let Some(cookie) = with_cookies(request.headers_mut(), first.jar.as_deref(), &current.url)
-            && hops == 0
-        {
-            *sent_cookie = Some(cookie);
+        let cookie = match hops {
+            0 => first_cookie.map(std::borrow::Cow::Borrowed),
+            _ => (first.jar.as_ref())
+                .and_then(|jar| jar.cookie_header(&current.url))
+                .map(std::borrow::Cow::Owned),
+        };
+        if let Some(cookie) = cookie {
+            add_cookies(request.headers_mut(), &cookie);
         }
         let response = client
             .pool
@@ -289,9 +327,6 @@ async fn exchange(
             .map_err(|e| error::describe_exchange(&e))?;
         let head = Instant::now();
         ttfb.get_or_insert_with(|| head - started);
-        if let Some(jar) = &first.jar {
-            jar.store(&current.url, response.headers());
-        }
         let info = response.extensions().get::<connect::ConnectionInfo>().cloned();
         let timings = timing::up_to_head(hop_started, info.as_ref().map(|i| &*i.0), head);
         let timings = match earlier {
@@ -300,6 +335,11 @@ async fn exchange(
         };
         let status = response.status();
         if follow_redirects && status.is_redirection() && response.headers().contains_key(LOCATION) {
+            // A cookie set on the way goes with the next hop; the last answer's is stored by
+            // `send`, after the clock stopped.
+            if let Some(jar) = &first.jar {
+                jar.store(&current.url, response.headers());
+            }
             hops += 1;
             if hops > MAX_REDIRECTS {
                 return Err(format!(
@@ -324,11 +364,11 @@ async fn exchange(
         let body = read_body(body, &parts.headers).await?;
         return Ok(Raw {
             status: status.as_u16(),
-            // Moved out, not copied: the copy of the certificate happens after the clock stopped.
-            certificate: info.and_then(|i| i.0.peer_certificate.clone()),
+            connection: info.map(|i| i.0),
             headers: parts.headers,
             body,
             timings,
+            redirected_to: hop.map(|h| h.url),
         });
     }
 }
@@ -384,17 +424,16 @@ impl Client {
     }
 }
 
-/// Adds the jar's cookies for `url` after any `Cookie` the check sets itself, in one header as
-/// RFC 6265 asks; returns what the jar added.
-fn with_cookies(headers: &mut HeaderMap, jar: Option<&dyn CookieJar>, url: &Url) -> Option<String> {
-    let from_jar = jar?.cookie_header(url)?;
+/// Adds `from_jar`, the jar's cookies for the request, after any `Cookie` the check sets
+/// itself, in one header as RFC 6265 asks.
+fn add_cookies(headers: &mut HeaderMap, from_jar: &str) {
     let value = match headers.get(reqwest::header::COOKIE).and_then(|v| v.to_str().ok()) {
         Some(own) if !own.trim().is_empty() => format!("{own}; {from_jar}"),
-        _ => from_jar.clone(),
+        _ => from_jar.to_string(),
     };
-    let value = reqwest::header::HeaderValue::from_str(&value).ok()?;
-    headers.insert(reqwest::header::COOKIE, value);
-    Some(from_jar)
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(reqwest::header::COOKIE, value);
+    }
 }
 
 /// The request for the next hop. 303 (and 301/302 after anything but GET/HEAD, as browsers do)
