@@ -4,13 +4,11 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::process::{Run, Running};
-use support::prometheus::{self, Prometheus};
+use support::prometheus::{self, Answer, Prometheus};
 use support::server::{Reply, TestServer};
 use support::workspace::Workspace;
 
@@ -58,41 +56,9 @@ fn monitor(ws: &Workspace, server: &TestServer, extra: &[&str]) -> (Running, u16
     (running, port)
 }
 
-/// An answer of the monitor's server.
-struct Answer {
-    code: u16,
-    head: String,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// GET `path` from 127.0.0.1:`port` over HTTP/1.0.
+/// GET `path` from the monitor's server at 127.0.0.1:`port`.
 fn get(port: u16, path: &str) -> Answer {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to --listen");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Answer {
-        code,
-        head: head.to_string(),
-        body: body.to_string(),
-    }
+    prometheus::get(port, path).expect("connect to --listen")
 }
 
 /// Polls `path` until it answers `code`, for up to `within`.

@@ -74,7 +74,7 @@ impl Daemon {
                 let log = std::fs::read_to_string(self._dir.path().join("log.txt")).unwrap_or_default();
                 panic!("{what} exited ({status}) before it was ready:\n{log}");
             }
-            if get(self.port, "/-/ready").is_ok_and(|(code, _)| code == 200) {
+            if get(self.port, "/-/ready").is_ok_and(|a| a.code == 200) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -106,7 +106,7 @@ impl Pushgateway {
 
     /// What it would give a scrape, as text.
     pub fn metrics(&self) -> String {
-        get(self.0.port, "/metrics").expect("scrape the Pushgateway").1
+        get(self.0.port, "/metrics").expect("scrape the Pushgateway").body
     }
 }
 
@@ -139,7 +139,7 @@ impl Prometheus {
     /// The result vector of an instant query.
     pub fn query(&self, promql: &str) -> Vec<Value> {
         let path = format!("/api/v1/query?query={}", encode(promql));
-        let (code, body) = get(self.0.port, &path).expect("query Prometheus");
+        let Answer { code, body, .. } = get(self.0.port, &path).expect("query Prometheus");
         let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
         assert_eq!(code, 200, "{promql}: {body}");
         v["data"]["result"].as_array().cloned().unwrap_or_default()
@@ -197,8 +197,25 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// GET `path` from 127.0.0.1:`port` over HTTP/1.0: the status and the body.
-pub fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+/// An HTTP/1.0 answer: the status, the head (status line and headers) and the body.
+pub struct Answer {
+    pub code: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// The value of header `name` (any case), when the answer has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// GET `path` from 127.0.0.1:`port` over HTTP/1.0, read to the end.
+pub fn get(port: u16, path: &str) -> std::io::Result<Answer> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n")?;
@@ -211,5 +228,9 @@ pub fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    Ok((code, body.to_string()))
+    Ok(Answer {
+        code,
+        head: head.to_string(),
+        body: body.to_string(),
+    })
 }

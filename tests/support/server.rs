@@ -27,6 +27,7 @@
 //! | `/record/…` | 200 `recorded` |
 //! | anything else | 404 `{"error": "not found"}` |
 
+use super::tls::pem;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -1091,34 +1092,6 @@ pub fn expiring_tls(days: u64) -> ExpiringCertificate {
         ca_pem: pem("CERTIFICATE", ca_cert.der()),
         not_after,
     }
-}
-
-/// DER as PEM (rcgen's `pem` feature is off: one small encoder instead of another crate).
-fn pem(label: &str, der: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = String::new();
-    for chunk in der.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                b64.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                b64.push('=');
-            }
-        }
-    }
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).expect("ASCII"))
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
 
 /// HTTPS on 127.0.0.1 with this certificate and PKCS#8 key (DER), answering 200 `secure`.
