@@ -63,6 +63,18 @@ struct Secret {
     epoch: AtomicU64,
 }
 
+impl Secret {
+    /// Seen again in `epoch`: kept as long as the latest round that saw it (a secret kept for
+    /// good stays so).
+    fn seen_in(&self, epoch: u64) {
+        let _ = self
+            .epoch
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
+                (e != 0).then_some(epoch.max(e))
+            });
+    }
+}
+
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the values themselves, not even in a debug dump.
@@ -97,25 +109,14 @@ impl Redactor {
             .iter()
             .find(|s| s.text == secret)
         {
-            // Seen again: kept as long as the latest round that saw it (never shortened to 0's "for good").
-            let _ = known
-                .epoch
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
-                    (e != 0).then_some(epoch.max(e))
-                });
+            known.seen_in(epoch);
             return;
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
         let mut added = false;
         for form in encoded_forms(secret) {
             match secrets.iter().find(|s| s.text == form) {
-                Some(known) => {
-                    let _ = known
-                        .epoch
-                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
-                            (e != 0).then_some(epoch.max(e))
-                        });
-                }
+                Some(known) => known.seen_in(epoch),
                 None => {
                     secrets.push(Secret {
                         text: form,
