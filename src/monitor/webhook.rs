@@ -1,5 +1,11 @@
 //! Delivering alerts to `--webhook` URLs (docs/monitor.md#alerts).
 
+use crate::redact::Redactor;
+use std::io::Write;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
 /// A usage error unless `url` is an absolute http(s) URL. The message names only its origin:
 /// a webhook URL is a secret (a Slack token is in the path).
 pub fn check_url(url: &str) -> Result<(), String> {
@@ -20,20 +26,14 @@ pub fn origin(url: &str) -> String {
         .unwrap_or_else(|_| "webhook".to_string())
 }
 
-use crate::redact::Redactor;
-use std::io::Write;
-use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-
 /// A delivery's limit, per attempt (docs/monitor.md#alerts).
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Retries after the first attempt; the waits before them double from [`first_backoff`].
 const RETRIES: u32 = 3;
 
-/// Alerts waiting for one webhook: past this, the oldest waiting is dropped (with a warning),
-/// so a webhook that is down for a day does not hold a day of alerts in memory.
+/// Alerts waiting for one webhook: past this, a new round's alert for it is dropped (with a
+/// warning), so a webhook that is down for a day does not hold a day of alerts in memory.
 const QUEUE: usize = 64;
 
 /// The wait before the first retry: 1 s, or `ENDPOINT_CHECK_WEBHOOK_BACKOFF` (a duration; meant
@@ -60,29 +60,34 @@ pub struct Webhooks {
 impl Webhooks {
     /// Starts a delivery task per URL; the URLs become secrets, and messages name their origin only.
     pub fn start(urls: &[String], redactor: &Redactor) -> Result<Webhooks, String> {
+        let mut webhooks = Webhooks {
+            queues: Vec::new(),
+            tasks: Vec::new(),
+            redactor: redactor.clone(),
+        };
+        if urls.is_empty() {
+            // No client, so no TLS roots loaded, for a monitor that sends no alerts.
+            return Ok(webhooks);
+        }
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .user_agent(concat!("endpoint-check/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the webhook client: {e}"))?;
         let backoff = first_backoff();
-        let mut webhooks = Webhooks {
-            queues: Vec::new(),
-            tasks: Vec::new(),
-            redactor: redactor.clone(),
-        };
         for url in urls {
             redactor.add(url);
             let (tx, rx) = mpsc::channel(QUEUE);
+            let origin = origin(url);
             let target = Target {
                 url: url.clone(),
-                origin: origin(url),
+                origin: origin.clone(),
                 client: client.clone(),
                 backoff,
                 redactor: redactor.clone(),
             };
             webhooks.tasks.push(tokio::spawn(target.deliver_all(rx)));
-            webhooks.queues.push((origin(url), tx));
+            webhooks.queues.push((origin, tx));
         }
         Ok(webhooks)
     }
