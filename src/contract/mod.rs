@@ -35,6 +35,9 @@ impl Contract {
     /// `parsed` holds the body parsed as JSON once someone needed it.
     pub fn check(&self, response: &crate::assert::Response, parsed: &Parsed) -> Vec<String> {
         let mut failures = Vec::new();
+        if self.schema.is_none() && self.openapi.is_none() && self.certificate.is_empty() {
+            return failures;
+        }
         let content_type = response.header("content-type");
         let answer = openapi::Answer {
             status: response.status,
