@@ -109,7 +109,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
     /// Make a route answer STATUS for a share of its requests, to see alerts fire (repeatable)
-    #[arg(long = "fault", value_name = "\"METHOD PATH=STATUS@PCT%\"")]
+    #[arg(
+        long = "fault",
+        value_name = "\"METHOD PATH=STATUS[@PCT%] [from START] [for LENGTH]\""
+    )]
     pub faults: Vec<String>,
 }
 
@@ -194,12 +197,63 @@ pub struct RunArgs {
     /// Also trust the PEM certificates in PATH
     #[arg(long, value_name = "PATH")]
     pub cacert: Option<PathBuf>,
+    /// Connect to ADDR for HOST:PORT, as curl does; URL, Host, SNI and certificate check keep HOST (repeatable) [env: ENDPOINT_CHECK_RESOLVE]
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", value_parser = crate::http::route::Resolve::parse)]
+    pub resolve: Vec<crate::http::route::Resolve>,
+    /// Send what is meant for HOST1:PORT1 to HOST2:PORT2; an empty HOST1/PORT1 matches any (repeatable) [env: ENDPOINT_CHECK_CONNECT_TO]
+    #[arg(long = "connect-to", value_name = "HOST1:PORT1:HOST2:PORT2", value_parser = crate::http::route::ConnectTo::parse)]
+    pub connect_to: Vec<crate::http::route::ConnectTo>,
+    /// A PEM client certificate for mutual TLS (with its key, unless --key is given) [env: ENDPOINT_CHECK_CERT]
+    #[arg(long, value_name = "PEM")]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of --cert [env: ENDPOINT_CHECK_KEY]
+    #[arg(long, value_name = "PEM")]
+    pub key: Option<PathBuf>,
     /// The place this run measures from, written into its reports [env: ENDPOINT_CHECK_REGION]
     #[arg(long, value_name = "NAME")]
     pub region: Option<String>,
     /// PUT the run's metrics to this Prometheus Pushgateway [env: ENDPOINT_CHECK_PUSHGATEWAY]
     #[arg(long, value_name = "URL")]
     pub pushgateway: Option<String>,
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
+}
+
+/// Monitor mode (docs/monitor.md): the run repeated in one process.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Monitor mode")]
+pub struct MonitorArgs {
+    /// Repeat the run: a round starts every DURATION [env: ENDPOINT_CHECK_EVERY]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub every: Option<Duration>,
+    /// With --every: stop after DURATION [env: ENDPOINT_CHECK_FOR]
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub for_: Option<Duration>,
+    /// With --every: stop after N rounds [env: ENDPOINT_CHECK_ROUNDS]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: Option<u64>,
+    /// With --every: judge each check on the rounds of the last DURATION [env: ENDPOINT_CHECK_WINDOW] [default: the last round]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub window: Option<Duration>,
+    /// With --every: POST state changes to this URL (repeatable) [env: ENDPOINT_CHECK_WEBHOOK]
+    #[arg(long = "webhook", value_name = "URL")]
+    pub webhooks: Vec<String>,
+    /// What a webhook is sent [env: ENDPOINT_CHECK_WEBHOOK_FORMAT]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub webhook_format: Option<WebhookFormat>,
+    /// With --every: serve /metrics, /status, /healthz and / on ADDR [env: ENDPOINT_CHECK_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+/// The body a webhook gets (docs/monitor.md#alerts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum WebhookFormat {
+    /// `{"text": "…"}`, shown as is by Slack, Mattermost and Teams incoming webhooks
+    #[default]
+    Slack,
+    /// The changes as JSON events
+    Json,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -90,11 +90,18 @@ pub fn fmt_compact(d: Duration) -> String {
         format!("{ms}ms")
     } else if ms < 60_000 {
         format!("{}s", decimal(d.as_secs_f64(), 1))
-    } else {
+    } else if d.as_secs() < 3600 {
         let secs = d.as_secs();
         match secs % 60 {
             0 => format!("{}m", secs / 60),
             rest => format!("{}m {rest}s", secs / 60),
+        }
+    } else {
+        // Hours and minutes: a monitor's window or a check failing since the night before.
+        let mins = d.as_secs() / 60;
+        match mins % 60 {
+            0 => format!("{}h", mins / 60),
+            rest => format!("{}h {rest}m", mins / 60),
         }
     }
 }
@@ -134,7 +141,9 @@ mod tests {
         assert_eq!(fmt_compact(Duration::from_secs(2)), "2s");
         assert_eq!(fmt_compact(Duration::from_secs(60)), "1m");
         assert_eq!(fmt_compact(Duration::from_secs(125)), "2m 5s");
-        for d in ["250ms", "1.5s", "2s", "1m", "2m 5s"] {
+        assert_eq!(fmt_compact(Duration::from_secs(3600)), "1h");
+        assert_eq!(fmt_compact(Duration::from_secs(3600 * 26 + 300 + 7)), "26h 5m");
+        for d in ["250ms", "1.5s", "2s", "1m", "2m 5s", "1h", "1h 5m"] {
             assert_eq!(fmt_compact(parse(d).unwrap()), d, "{d} reads back");
         }
     }

@@ -16,6 +16,7 @@ pub mod fixture;
 pub mod http;
 pub mod interrupt;
 pub mod merge;
+pub mod monitor;
 pub mod rate;
 pub mod redact;
 pub mod report;

@@ -9,7 +9,8 @@ fn main() -> ExitCode {
     let redactor = Redactor::new();
     for name in ["VERCEL_TOKEN", "VERCEL_AUTOMATION_BYPASS_SECRET"] {
         if let Some(value) = endpoint_check::env::process_lookup(name) {
-            redactor.add(value);
+            redactor.add(&value);
+            redactor.note_origin(name, &value);
         }
     }
     endpoint_check::redact::install_panic_hook(redactor.clone());

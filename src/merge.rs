@@ -2,7 +2,6 @@
 //! had sent all their samples, each check judged again on the `sla` it carries. Pure: reports
 //! in, one report out; reading the files is `report::read`'s.
 
-use crate::assert::sla::{self, SampleCounts};
 use crate::report::across::{MergedCheck, MergedFrom, Origin, RegionFigures};
 use crate::report::{CheckReport, CheckStatus, LatencyHistogram, LatencyStats, RunReport, SuiteReport};
 use std::collections::HashMap;
@@ -95,6 +94,7 @@ pub fn combine(inputs: &[Input], files: &[String], mut histograms: Histograms) -
                 regions,
             }),
             notes: Vec::new(),
+            monitor: None,
         },
     })
 }
@@ -241,18 +241,7 @@ fn verdict(
         .map(|(_, c)| c.failures.clone())
         .unwrap_or_default();
     match sla {
-        Some(sla) => sla::judge(
-            sla.availability,
-            &sla.limits(),
-            SampleCounts {
-                planned: samples,
-                sent: samples,
-                passed,
-                failure_counts: &causes,
-                first_failed,
-                latency,
-            },
-        ),
+        Some(sla) => sla.judge_together(samples, passed, &causes, first_failed, latency),
         // A report without thresholds: it failed where it failed.
         None => ran.iter().flat_map(|(_, c)| c.failures.clone()).collect(),
     }
@@ -260,7 +249,7 @@ fn verdict(
 
 /// A report's failures that no sample explains (a capture that matched nothing, a request
 /// that could not be built): they stand whatever the other reports say.
-fn standing_failures(c: &CheckReport) -> Vec<String> {
+pub fn standing_failures(c: &CheckReport) -> Vec<String> {
     if c.failures.is_empty() || (c.samples > 0 && c.passed_samples < c.samples) {
         return Vec::new();
     }
@@ -295,7 +284,7 @@ fn region_figures(label: &str, c: &CheckReport) -> RegionFigures {
 }
 
 /// Why a report's samples failed: the causes of its availability line, else its failures.
-fn cause_of(c: &CheckReport) -> Option<String> {
+pub fn cause_of(c: &CheckReport) -> Option<String> {
     if c.failures.is_empty() {
         return None;
     }
@@ -310,7 +299,7 @@ fn cause_of(c: &CheckReport) -> Option<String> {
 
 /// Figures from the merged histogram, exact to its 3 significant digits: the nearest rank, as
 /// a run computes it, read off the histogram's buckets (each value the top of its bucket).
-fn stats_of(h: &LatencyHistogram) -> Option<LatencyStats> {
+pub fn stats_of(h: &LatencyHistogram) -> Option<LatencyStats> {
     Some(LatencyStats {
         min: h.min_ms()?,
         p50: nearest_rank(h, 50.0)?,

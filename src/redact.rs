@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Header names whose values are always secret.
@@ -40,9 +41,26 @@ pub fn credential_parts(value: &str) -> impl Iterator<Item = &str> {
 
 /// The set of secret values known so far. Shared and growable: captures and expanded headers
 /// discover secrets while the run goes on.
+///
+/// In monitor mode each round is an epoch (docs/monitor.md): a secret found during a round (a
+/// captured key, a `set-cookie`) is remembered with the last round that saw it, and forgotten
+/// once every output of later rounds has been masked without needing it, so a monitor that
+/// captures a new key every round for a day does not hold (and scan) a day of keys. Secrets
+/// known before the first round (suite variables, the environment, webhook URLs) stay.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<RwLock<Vec<String>>>,
+    secrets: Arc<RwLock<Vec<Secret>>>,
+    /// The round under way; 0 outside monitor mode and before its first round.
+    epoch: Arc<AtomicU64>,
+    /// Values of process environment variables the run read, and the variable each came from:
+    /// a secret among them is written as that variable in the `curl` line of `-v` (docs/cli.md).
+    origins: Arc<RwLock<Vec<(String, String)>>>,
+}
+
+/// A secret and the last epoch that saw it (0: kept for good).
+struct Secret {
+    text: String,
+    epoch: AtomicU64,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -69,29 +87,71 @@ impl Redactor {
         if secret.is_empty() {
             return;
         }
+        let epoch = self.epoch.load(Ordering::Relaxed);
         // Called for every sample that sends or receives a secret header: a known secret costs
         // one shared read, not the encodings and a write lock.
-        if self
+        if let Some(known) = self
             .secrets
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .any(|s| s == secret)
+            .find(|s| s.text == secret)
         {
+            // Seen again: kept as long as the latest round that saw it (never shortened to 0's "for good").
+            let _ = known
+                .epoch
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
+                    (e != 0).then_some(epoch.max(e))
+                });
             return;
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
         let mut added = false;
         for form in encoded_forms(secret) {
-            if !secrets.contains(&form) {
-                secrets.push(form);
-                added = true;
+            match secrets.iter().find(|s| s.text == form) {
+                Some(known) => {
+                    let _ = known
+                        .epoch
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
+                            (e != 0).then_some(epoch.max(e))
+                        });
+                }
+                None => {
+                    secrets.push(Secret {
+                        text: form,
+                        epoch: AtomicU64::new(epoch),
+                    });
+                    added = true;
+                }
             }
         }
         if added {
             // Longest first, so a secret that contains another is masked whole.
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.text.len()));
         }
+    }
+
+    /// Starts epoch `n` (a monitor's round, from 1): secrets found from now on belong to it.
+    pub fn begin_epoch(&self, n: u64) {
+        self.epoch.store(n, Ordering::Relaxed);
+    }
+
+    /// Forgets the secrets last seen before epoch `n` (those known before epoch 1 stay).
+    pub fn forget_before(&self, n: u64) {
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        secrets.retain(|s| {
+            let e = s.epoch.load(Ordering::Relaxed);
+            e == 0 || e >= n
+        });
+    }
+
+    /// How many secret forms are known (for tests of the above).
+    pub fn len(&self) -> usize {
+        self.secrets.read().map(|s| s.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Masks every occurrence of every secret in `text`.
@@ -99,8 +159,69 @@ impl Redactor {
         let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
         let mut out = Cow::Borrowed(text);
         for secret in secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), MASK));
+            if out.contains(secret.text.as_str()) {
+                out = Cow::Owned(out.replace(secret.text.as_str(), MASK));
+            }
+        }
+        out
+    }
+
+    /// Notes that `value` is the value of the environment variable `variable`. It does not make
+    /// the value a secret; a secret that has this value is shown as the variable in [`Self::for_shell`].
+    pub fn note_origin(&self, variable: &str, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let mut origins = self.origins.write().unwrap_or_else(|e| e.into_inner());
+        if !origins.iter().any(|(v, _)| v == value) {
+            origins.push((value.to_string(), variable.to_string()));
+        }
+    }
+
+    /// The environment variable a value came from, when one did.
+    fn origin(&self, value: &str) -> Option<String> {
+        let origins = self.origins.read().unwrap_or_else(|e| e.into_inner());
+        origins.iter().find(|(v, _)| v == value).map(|(_, n)| n.clone())
+    }
+
+    /// `text` for the inside of a shell's double quotes: `"`, `\`, `$` and `` ` `` escaped, and
+    /// every secret written as the environment variable it came from (`$AUDIO1_API_KEY`), or,
+    /// when it came from none, as `***`. `Bearer <secret>` keeps its scheme word.
+    pub fn for_shell(&self, text: &str) -> String {
+        let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            // Longest first (the list is kept so), as `mask` does.
+            let Some(secret) = secrets
+                .iter()
+                .map(|s| s.text.as_str())
+                .find(|s| rest.starts_with(s))
+            else {
+                shell_escape_into(&mut out, c);
+                rest = &rest[c.len_utf8()..];
+                continue;
+            };
+            rest = &rest[secret.len()..];
+            let glued = rest
+                .chars()
+                .next()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || n == '_');
+            let reference = |name: String| match glued {
+                true => format!("${{{name}}}"),
+                false => format!("${name}"),
+            };
+            if let Some(name) = self.origin(secret) {
+                out.push_str(&reference(name));
+            } else if let Some((scheme, credential)) = secret.split_once(' ')
+                && let Some(name) = self.origin(credential.trim())
+                && !scheme.is_empty()
+            {
+                scheme.chars().for_each(|c| shell_escape_into(&mut out, c));
+                out.push(' ');
+                out.push_str(&reference(name));
+            } else {
+                out.push_str(MASK);
             }
         }
         out
@@ -114,6 +235,14 @@ impl Redactor {
             pending: Vec::new(),
         }
     }
+}
+
+/// One character of literal text inside double quotes.
+fn shell_escape_into(out: &mut String, c: char) {
+    if matches!(c, '"' | '\\' | '$' | '`') {
+        out.push('\\');
+    }
+    out.push(c);
 }
 
 /// A secret as written and as it reads once encoded: in a query (`application/x-www-form-urlencoded`,
@@ -192,9 +321,12 @@ impl<W: Write> RedactingWriter<W> {
 
 impl<W: Write> Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let before = self.pending.len();
         self.pending.extend_from_slice(buf);
-        if let Some(last_newline) = self.pending.iter().rposition(|&b| b == b'\n') {
-            self.emit(last_newline + 1)?;
+        // Only the new bytes can hold a newline: scanning all that is held back would make a
+        // long line (a JSON Lines report) quadratic in its length.
+        if let Some(last_newline) = buf.iter().rposition(|&b| b == b'\n') {
+            self.emit(before + last_newline + 1)?;
         }
         Ok(buf.len())
     }
@@ -226,6 +358,30 @@ pub fn install_panic_hook(redactor: Redactor) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_found_in_a_round_are_forgotten_once_no_later_round_saw_them() {
+        let r = Redactor::new();
+        r.add("for-good-secret");
+        let base = r.len();
+        r.begin_epoch(1);
+        r.add("key-of-round-one");
+        r.add("key-of-every-round");
+        r.add("for-good-secret");
+        r.begin_epoch(2);
+        r.add("key-of-every-round");
+        r.forget_before(2);
+        assert_eq!(r.mask("key-of-round-one"), "key-of-round-one");
+        assert_eq!(r.mask("key-of-every-round"), "***");
+        assert_eq!(r.mask("for-good-secret"), "***");
+        r.begin_epoch(3);
+        r.forget_before(3);
+        assert_eq!(
+            r.len(),
+            base,
+            "only what was known before the first round is left"
+        );
+    }
 
     #[test]
     fn masks_every_occurrence_longest_first() {
@@ -286,6 +442,34 @@ mod tests {
         with_user.set_password(Some("pa ss/w:rd")).unwrap();
         r.add("pa ss/w:rd");
         assert_eq!(r.mask(with_user.as_str()), "http://u:***@h/");
+    }
+
+    #[test]
+    fn for_shell_writes_secrets_as_their_variables() {
+        let r = Redactor::new();
+        r.add("k3y-from-env");
+        r.note_origin("AUDIO1_API_KEY", "k3y-from-env");
+        r.add("captured-token");
+        r.add("Bearer t0k3n");
+        r.add("t0k3n");
+        r.note_origin("API_TOKEN", "t0k3n");
+        r.note_origin("REGION", "eu");
+        assert_eq!(
+            r.for_shell("x-api-key: k3y-from-env"),
+            "x-api-key: $AUDIO1_API_KEY"
+        );
+        assert_eq!(r.for_shell("k3y-from-env_2"), "${AUDIO1_API_KEY}_2");
+        assert_eq!(
+            r.for_shell("authorization: Bearer t0k3n"),
+            "authorization: Bearer $API_TOKEN"
+        );
+        assert_eq!(r.for_shell("id captured-token"), "id ***");
+        // A value that is no secret stays as it is, escaped for double quotes.
+        assert_eq!(
+            r.for_shell(r#"{"region":"eu","p":"$HOME `x` \"}"#),
+            r#"{\"region\":\"eu\",\"p\":\"\$HOME \`x\` \\\"}"#
+        );
+        assert!(!format!("{r:?}").contains("eu"));
     }
 
     #[test]

@@ -103,6 +103,22 @@ impl LatencyHistogram {
             .map(|v| (v.value_iterated_to() as f64 / 1000.0, v.count_at_value()))
     }
 
+    /// The recorded counts as (microseconds, samples) pairs, one per bucket that holds any: a
+    /// compact copy, for keeping many rounds of a monitor's window (docs/monitor.md#window).
+    pub fn counts_us(&self) -> Vec<(u64, u64)> {
+        self.0
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    }
+
+    /// Adds counts as [`LatencyHistogram::counts_us`] gave them: each lands in the bucket it came from.
+    pub fn record_counts_us(&mut self, counts: &[(u64, u64)]) {
+        for &(us, n) in counts {
+            self.0.saturating_record_n(us.clamp(1, HIGHEST_US), n);
+        }
+    }
+
     /// The standard V2 deflate interchange form, base64.
     pub fn encode(&self) -> String {
         use base64::Engine;
@@ -177,6 +193,9 @@ mod tests {
         twice.add(&h);
         assert_eq!(twice.len(), 2 * h.len());
         assert_eq!(twice.percentile_ms(50.0), h.percentile_ms(50.0));
+        let mut again = LatencyHistogram::new();
+        again.record_counts_us(&h.counts_us());
+        assert_eq!(again.encode(), h.encode());
         assert!(LatencyHistogram::decode("not base64!").is_err());
         assert!(LatencyHistogram::decode("aGVsbG8=").is_err());
     }

@@ -29,7 +29,7 @@ pub async fn run(env: Option<String>, opts: RunOptions, ctx: &Context) -> Result
     let env_name = env.unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_string());
     let prepared = pipeline::prepare(&env_name, opts.suite_paths(), None, &opts, ctx)?;
     output::check_report_files(&opts.output)?;
-    let clients = pipeline::clients(&opts, env_name == PREVIEW_ENVIRONMENT, ctx)?;
+    let clients = pipeline::clients(&prepared.client, &opts, env_name == PREVIEW_ENVIRONMENT, ctx)?;
     let resolving = Instant::now();
     let target = pipeline::resolve(
         &env_name,
@@ -42,6 +42,9 @@ pub async fn run(env: Option<String>, opts: RunOptions, ctx: &Context) -> Result
     .await?;
     // Taken before the countdown, which does not count against `--wait`.
     let resolved_in = resolving.elapsed();
+    if let Some(monitor) = &opts.monitor {
+        return super::monitor::run(prepared, target, resolved_in, clients, &opts, monitor, ctx).await;
+    }
     let report = pipeline::execute(prepared, &target, resolved_in, clients, &opts, ctx).await?;
     output::write_reports(&report, &opts.output, &ctx.redactor);
     super::across::push(&report, opts.across.pushgateway.as_deref(), ctx).await;
@@ -60,9 +63,15 @@ pub async fn demo(opts: RunOptions, ctx: &Context) -> Result<Code, Error> {
         }
     };
     output::check_report_files(&opts.output)?;
-    let clients = pipeline::clients(&opts, false, ctx)?;
+    let clients = pipeline::clients(&prepared.client, &opts, false, ctx)?;
     let starting = Instant::now();
     let (target, stop) = start_fixture().await?;
+    if let Some(monitor) = &opts.monitor {
+        let code =
+            super::monitor::run(prepared, target, starting.elapsed(), clients, &opts, monitor, ctx).await;
+        stop.cancel();
+        return code;
+    }
     let report = pipeline::execute(prepared, &target, starting.elapsed(), clients, &opts, ctx).await?;
     stop.cancel();
     output::write_reports(&report, &opts.output, &ctx.redactor);
@@ -105,9 +114,9 @@ pub async fn list(env: Option<String>, opts: RunOptions, ctx: &Context) -> Resul
     let prepared = pipeline::prepare(&env_name, opts.suite_paths(), None, &opts, ctx)?;
     // Preview detection is the one part of resolution that calls out (the Vercel API).
     let client = match env_name == PREVIEW_ENVIRONMENT {
-        true => pipeline::clients(&opts, true, ctx)?.api,
+        true => pipeline::clients(&prepared.client, &opts, true, ctx)?.api,
         false => {
-            opts.client.extra_roots().map_err(Error::Usage)?;
+            prepared.client.check_files().map_err(Error::Usage)?;
             None
         }
     };

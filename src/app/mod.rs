@@ -5,6 +5,7 @@
 
 mod across;
 mod commands;
+mod monitor;
 mod options;
 mod output;
 mod pipeline;

@@ -28,6 +28,96 @@ pub struct RunOptions {
     pub output: Output,
     /// Region, baseline, metrics and push (docs/merge.md).
     pub across: Across,
+    /// `Some` with `--every`: monitor mode (docs/monitor.md).
+    pub monitor: Option<Monitor>,
+}
+
+/// Monitor mode's options (docs/monitor.md), environment fallbacks applied.
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    /// A round starts every `every` from the previous round's start.
+    pub every: Duration,
+    /// `--for`: no round starts after this long.
+    pub for_: Option<Duration>,
+    /// `--rounds`.
+    pub rounds: Option<u64>,
+    /// `--window`; `None`: each check is judged on the last round only.
+    pub window: Option<Duration>,
+    /// `--webhook` URLs (secrets: a Slack token is in the path).
+    pub webhooks: Vec<String>,
+    pub webhook_format: crate::cli::WebhookFormat,
+    /// `--listen ADDR`: serve /metrics, /status, /healthz and / while the monitor runs.
+    pub listen: Option<String>,
+}
+
+impl Monitor {
+    /// `None` without `--every`; the other monitor flags then are a usage error.
+    fn new(args: &crate::cli::MonitorArgs) -> Result<Option<Monitor>, Error> {
+        let duration = crate::duration::parse;
+        let every = flag_or_var(args.every, "ENDPOINT_CHECK_EVERY", duration)?;
+        let Some(every) = every else {
+            return match monitor_flag(args) {
+                Some(flag) => Err(Error::Usage(format!("{flag} needs --every (monitor mode)"))),
+                None => Ok(None),
+            };
+        };
+        if every.is_zero() {
+            return Err(Error::Usage("--every must be longer than 0".into()));
+        }
+        let positive = |name: &str, d: Option<Duration>| match d {
+            Some(d) if d.is_zero() => Err(Error::Usage(format!("{name} must be longer than 0"))),
+            d => Ok(d),
+        };
+        let rounds = flag_or_var(args.rounds, "ENDPOINT_CHECK_ROUNDS", |t| {
+            t.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("invalid number of rounds {t:?}"))
+        })?;
+        let mut webhooks = args.webhooks.clone();
+        if webhooks.is_empty()
+            && let Some(urls) = process_lookup("ENDPOINT_CHECK_WEBHOOK")
+        {
+            webhooks = urls.split_whitespace().map(str::to_string).collect();
+        }
+        for url in &webhooks {
+            crate::monitor::webhook::check_url(url).map_err(Error::Usage)?;
+        }
+        let webhook_format = flag_or_var(args.webhook_format, "ENDPOINT_CHECK_WEBHOOK_FORMAT", |t| {
+            <crate::cli::WebhookFormat as clap::ValueEnum>::from_str(t, true)
+                .map_err(|_| format!("invalid webhook format {t:?} (slack or json)"))
+        })?;
+        Ok(Some(Monitor {
+            every,
+            for_: positive("--for", flag_or_var(args.for_, "ENDPOINT_CHECK_FOR", duration)?)?,
+            rounds,
+            window: positive(
+                "--window",
+                flag_or_var(args.window, "ENDPOINT_CHECK_WINDOW", duration)?,
+            )?,
+            webhooks,
+            webhook_format: webhook_format.unwrap_or_default(),
+            listen: args
+                .listen
+                .clone()
+                .or_else(|| process_lookup("ENDPOINT_CHECK_LISTEN")),
+        }))
+    }
+}
+
+/// The first monitor flag given on the command line, for the message when `--every` is missing.
+fn monitor_flag(args: &crate::cli::MonitorArgs) -> Option<&'static str> {
+    [
+        (args.for_.is_some(), "--for"),
+        (args.rounds.is_some(), "--rounds"),
+        (args.window.is_some(), "--window"),
+        (!args.webhooks.is_empty(), "--webhook"),
+        (args.webhook_format.is_some(), "--webhook-format"),
+        (args.listen.is_some(), "--listen"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
 }
 
 /// The options of docs/merge.md, environment fallbacks applied.
@@ -78,6 +168,67 @@ fn flag_or_var<T>(
     }
 }
 
+/// `--resolve` and `--connect-to`, else `ENDPOINT_CHECK_RESOLVE` and `ENDPOINT_CHECK_CONNECT_TO`
+/// (entries separated by white space).
+fn routes(
+    resolve: Vec<http::route::Resolve>,
+    connect_to: Vec<http::route::ConnectTo>,
+) -> Result<http::route::Routes, Error> {
+    fn entries<T>(
+        flags: Vec<T>,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Vec<T>, Error> {
+        if !flags.is_empty() {
+            return Ok(flags);
+        }
+        let text = process_lookup(name).unwrap_or_default();
+        text.split_whitespace()
+            .map(|e| parse(e).map_err(|why| Error::Usage(format!("{name}: {why}"))))
+            .collect()
+    }
+    Ok(http::route::Routes {
+        resolve: entries(resolve, "ENDPOINT_CHECK_RESOLVE", http::route::Resolve::parse)?,
+        connect_to: entries(
+            connect_to,
+            "ENDPOINT_CHECK_CONNECT_TO",
+            http::route::ConnectTo::parse,
+        )?,
+    })
+}
+
+/// `--cert`/`--key`, else `ENDPOINT_CHECK_CERT`/`ENDPOINT_CHECK_KEY`. A key without a
+/// certificate is a usage error; a certificate without a key reads the key from its own file.
+fn identity(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> Result<Option<http::identity::IdentityFiles>, Error> {
+    let from_flags = cert.is_some() || key.is_some();
+    let (cert, key, cert_from, key_from) = if from_flags {
+        (cert, key, "--cert", "--key")
+    } else {
+        let var = |n| process_lookup(n).map(PathBuf::from);
+        (
+            var("ENDPOINT_CHECK_CERT"),
+            var("ENDPOINT_CHECK_KEY"),
+            "ENDPOINT_CHECK_CERT",
+            "ENDPOINT_CHECK_KEY",
+        )
+    };
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Error::Usage(format!(
+            "{key_from} needs {cert_from}: a key is the private half of a client certificate"
+        ))),
+        (Some(cert), key) => Ok(Some(http::identity::IdentityFiles {
+            cert,
+            cert_from: cert_from.to_string(),
+            key,
+            key_from: key_from.to_string(),
+        })),
+    }
+}
+
 /// What resolving the environment takes from the command line.
 #[derive(Debug, Clone)]
 pub struct ResolveFlags {
@@ -118,6 +269,7 @@ impl RunOptions {
     pub fn new(args: RunArgs) -> Result<RunOptions, Error> {
         let var = process_lookup;
         let across = Across::new(&args)?;
+        let monitor = Monitor::new(&args.monitor)?;
         let rate = flag_or_var(args.rate, "ENDPOINT_CHECK_RATE", crate::rate::Rate::parse)?;
         let suites = if !args.suites.is_empty() {
             Some(args.suites)
@@ -149,6 +301,8 @@ impl RunOptions {
                 insecure: args.insecure,
                 cacert: args.cacert,
                 pool_size: args.concurrency as usize,
+                routes: routes(args.resolve, args.connect_to)?,
+                identity: identity(args.cert, args.key)?,
             },
             checks: run::CheckDefaults {
                 headers: args.headers,
@@ -181,6 +335,7 @@ impl RunOptions {
                     .or_else(|| var("ENDPOINT_CHECK_METRICS").map(PathBuf::from)),
             },
             across,
+            monitor,
         })
     }
 
@@ -192,7 +347,7 @@ impl RunOptions {
     }
 
     /// The runner's settings against `target`: the one place they are put together.
-    pub fn settings(&self, target: &Target) -> run::Settings {
+    pub fn settings(&self, target: &Target, client: &http::ClientOptions) -> run::Settings {
         run::Settings {
             environment: target.name.clone(),
             base_url: target.base_url.clone(),
@@ -201,6 +356,7 @@ impl RunOptions {
             unauthorized_hint: target.unauthorized_hint,
             env_lookup: crate::env::process_lookup,
             checks: self.checks.clone(),
+            curl_flags: run::curl::client_flags(client),
         }
     }
 }

@@ -59,6 +59,32 @@ impl run::Observer for LiveOutput {
     }
 }
 
+/// Writes the report files asked for, each whole or not at all, from `masked`; the metrics file
+/// from `metrics` (monitor mode counts it since the start). Returns what could not be written.
+pub fn write_files(
+    masked: &RunReport,
+    metrics: &RunReport,
+    output: &Output,
+    redactor: &Redactor,
+) -> Vec<String> {
+    type Render = fn(&RunReport, &mut dyn Write) -> std::io::Result<()>;
+    let files: [(&Option<std::path::PathBuf>, &RunReport, Render); 4] = [
+        (&output.json, masked, report::json::render),
+        (&output.junit, masked, report::junit::render),
+        (&output.html, masked, report::html::render),
+        (&output.metrics, metrics, report::metrics::render_openmetrics),
+    ];
+    let mut problems = Vec::new();
+    for (path, report, render) in files {
+        if let Some(path) = path
+            && let Err(e) = report::file::write_atomic(path, redactor, |w| render(report, w))
+        {
+            problems.push(format!("writing {}: {e}", path.display()));
+        }
+    }
+    problems
+}
+
 /// stdout in the chosen format, report files, GitHub annotations and step summary. A report
 /// that cannot be written is said on stderr; it does not change the exit code.
 pub fn write_reports(report: &RunReport, output: &Output, redactor: &Redactor) {
@@ -81,28 +107,7 @@ pub fn write_reports(report: &RunReport, output: &Output, redactor: &Redactor) {
     {
         problems.push(format!("writing the report to stdout: {e}"));
     }
-    if let Some(path) = &output.json
-        && let Err(e) = report::file::write_atomic(path, redactor, |w| report::json::render(&masked, w))
-    {
-        problems.push(format!("writing {}: {e}", path.display()));
-    }
-    if let Some(path) = &output.junit
-        && let Err(e) = report::file::write_atomic(path, redactor, |w| report::junit::render(&masked, w))
-    {
-        problems.push(format!("writing {}: {e}", path.display()));
-    }
-    if let Some(path) = &output.html
-        && let Err(e) = report::file::write_atomic(path, redactor, |w| report::html::render(&masked, w))
-    {
-        problems.push(format!("writing {}: {e}", path.display()));
-    }
-    if let Some(path) = &output.metrics
-        && let Err(e) = report::file::write_atomic(path, redactor, |w| {
-            report::metrics::render_openmetrics(&masked, w)
-        })
-    {
-        problems.push(format!("writing {}: {e}", path.display()));
-    }
+    problems.extend(write_files(&masked, &masked, output, redactor));
     if output.format != Format::Human {
         for note in &masked.origin.notes {
             let _ = writeln!(err, "note: {note}");

@@ -23,6 +23,9 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 pub struct Prepared {
     pub plan: run::Plan,
     pub environments: Option<EnvironmentsFile>,
+    /// The clients' options: the flags, with the environment's `resolve:`, `connect_to:`,
+    /// `client_cert:` and `client_key:` added (docs/environments.md#where-requests-go).
+    pub client: http::ClientOptions,
     built_ins: BuiltIns,
     /// `--baseline` and `--max-regression`, read before anything is sent (docs/merge.md#baselines).
     pub gate: Arc<crate::baseline::Gate>,
@@ -32,7 +35,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// Banner title: `environments.yaml`'s `title`, else `Endpoint Checks`.
-    fn title(&self) -> String {
+    pub fn title(&self) -> String {
         self.environments
             .as_ref()
             .and_then(|e| e.title.clone())
@@ -64,6 +67,11 @@ pub fn prepare(
     for secret in env::secrets(environments.as_ref(), &env::process_lookup) {
         ctx.redactor.add(secret);
     }
+    for name in env::referenced_variables(environments.as_ref()) {
+        if let Some(value) = env::process_lookup(&name) {
+            ctx.redactor.note_origin(&name, &value);
+        }
+    }
     let gate = crate::baseline::Gate::load(opts.across.baseline.as_deref(), opts.across.max_regression)
         .map_err(Error::Usage)?;
     let built_ins = BuiltIns::new();
@@ -76,13 +84,68 @@ pub fn prepare(
         &built_ins,
         &ctx.redactor,
     )?;
+    let client = client_options(opts, environments.as_ref(), env_name, &env_path)?;
     Ok(Prepared {
         plan,
         environments,
+        client,
         built_ins,
         gate: Arc::new(gate),
         _bundle: bundle,
     })
+}
+
+/// The flags' client options with what the environment `env_name` of `environments.yaml` adds:
+/// its `resolve:`/`connect_to:` entries after the flags' (a flag wins), and its client
+/// certificate unless `--cert` gives one. Its paths are relative to the file's folder.
+fn client_options(
+    opts: &RunOptions,
+    environments: Option<&EnvironmentsFile>,
+    env_name: &str,
+    env_path: &Path,
+) -> Result<http::ClientOptions, Error> {
+    let mut client = opts.client.clone();
+    let Some(def) = environments.and_then(|f| f.environments.get(env_name)) else {
+        return Ok(client);
+    };
+    client.routes.resolve.extend(def.resolve.iter().cloned());
+    client.routes.connect_to.extend(def.connect_to.iter().cloned());
+    let file = env_path.display();
+    let path = |field: &str, template: &Option<String>| -> Result<Option<std::path::PathBuf>, Error> {
+        let Some(template) = template else {
+            return Ok(None);
+        };
+        let lookup = |name: &str| env::process_lookup(name).map(serde_json::Value::String);
+        let text = crate::vars::expand(template, &lookup).map_err(|undefined| {
+            Error::Usage(format!(
+                "{file}: environments.{env_name}.{field} uses `${{{}}}`, which is not set",
+                undefined.0
+            ))
+        })?;
+        let dir = env_path.parent().unwrap_or(Path::new(""));
+        Ok(Some(dir.join(text)))
+    };
+    let cert = path("client_cert", &def.client_cert)?;
+    let key = path("client_key", &def.client_key)?;
+    if client.identity.is_none() {
+        let from = |field: &str| format!("{file}: environments.{env_name}.{field}");
+        client.identity = match (cert, key) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(Error::Usage(format!(
+                    "{} needs client_cert beside it",
+                    from("client_key")
+                )));
+            }
+            (Some(cert), key) => Some(http::identity::IdentityFiles {
+                cert,
+                cert_from: from("client_cert"),
+                key,
+                key_from: from("client_key"),
+            }),
+        };
+    }
+    Ok(client)
 }
 
 /// The HTTP clients of a run: the measuring engine every check goes through, and reqwest for
@@ -96,10 +159,15 @@ pub struct Clients {
 
 /// The run's clients (`api` when `needs_api`); warns on stderr when they do not verify
 /// certificates.
-pub fn clients(opts: &RunOptions, needs_api: bool, ctx: &Context) -> Result<Clients, Error> {
-    let engine = http::build_client(&opts.client).map_err(Error::Usage)?;
+pub fn clients(
+    client: &http::ClientOptions,
+    opts: &RunOptions,
+    needs_api: bool,
+    ctx: &Context,
+) -> Result<Clients, Error> {
+    let engine = http::build_client(client).map_err(Error::Usage)?;
     let api = (needs_api || opts.resolve.wait.is_some())
-        .then(|| http::build_api_client(&opts.client))
+        .then(|| http::build_api_client(client))
         .transpose()
         .map_err(Error::Usage)?;
     if opts.client.insecure {
@@ -167,12 +235,36 @@ pub async fn execute(
 ) -> Result<RunReport, Error> {
     let title = prepared.title();
     get_ready(&title, target, resolved_in, clients.api.as_ref(), opts, ctx).await?;
+    let plan = prepared.plan.clone();
+    Ok(run_plan(
+        plan,
+        &prepared,
+        target,
+        clients.engine,
+        opts,
+        opts.output.human,
+        ctx,
+    )
+    .await)
+}
+
+/// Runs `plan` (of `prepared`) against `target` once and returns its report; `human` shows each
+/// suite's block as it finishes. A signal stops it as docs/cli.md says (the report tells).
+pub async fn run_plan(
+    plan: run::Plan,
+    prepared: &Prepared,
+    target: &Target,
+    client: http::Client,
+    opts: &RunOptions,
+    human: Option<human::Style>,
+    ctx: &Context,
+) -> RunReport {
     let control = Control::new();
-    let progress = Arc::new(Progress::new(prepared.plan.check_count()));
+    let progress = Arc::new(Progress::new(plan.check_count()));
     let watcher = watch_signals(&control, &progress, ctx);
     let live = Arc::new(LiveOutput {
         progress: progress.clone(),
-        human: opts.output.human,
+        human,
         redactor: ctx.redactor.clone(),
         gate: prepared.gate.clone(),
     });
@@ -180,19 +272,19 @@ pub async fn execute(
     let origin =
         crate::report::across::Origin::now(opts.across.region.clone(), prepared.built_ins.run_id.clone());
     let suites = run::execute(
-        prepared.plan,
-        clients.engine,
-        opts.settings(target),
+        plan,
+        client,
+        opts.settings(target, &prepared.client),
         control,
         live,
         ctx.redactor.clone(),
-        prepared.built_ins,
+        prepared.built_ins.clone(),
     )
     .await;
     watcher.abort();
     progress.clear();
     let mut report = RunReport {
-        title,
+        title: prepared.title(),
         environment: target.name.clone(),
         base_url: target.base_url.clone(),
         base_url_source: target.source.clone(),
@@ -202,12 +294,12 @@ pub async fn execute(
         origin,
     };
     prepared.gate.apply(&mut report);
-    Ok(report)
+    report
 }
 
 /// The banner (human output), the safety countdown, and `--wait` for the base URL; a signal
 /// during any of them ends the run before a check starts.
-async fn get_ready(
+pub async fn get_ready(
     title: &str,
     target: &Target,
     resolved_in: Duration,

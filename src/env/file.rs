@@ -28,6 +28,13 @@ pub struct EnvironmentDef {
     /// As written (values may hold `${VAR}`, expanded at resolution), in file order.
     pub headers: Vec<(String, String)>,
     pub vercel: Option<VercelConfig>,
+    /// `resolve:` entries, as `--resolve` takes them (docs/environments.md#where-requests-go).
+    pub resolve: Vec<crate::http::route::Resolve>,
+    /// `connect_to:` entries, as `--connect-to` takes them.
+    pub connect_to: Vec<crate::http::route::ConnectTo>,
+    /// `client_cert:`/`client_key:` as written (may hold `${VAR}`), relative to the file's folder.
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
 }
 
 /// The `vercel:` block of an environment (docs/environments.md#preview-url-detection). Values may hold `${VAR}` references.
@@ -91,7 +98,7 @@ struct RawFile {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a map with any of `base_url`, `safety_delay`, `headers`, `vercel`"
+    expecting = "a map with any of `base_url`, `safety_delay`, `headers`, `vercel`, `resolve`, `connect_to`, `client_cert`, `client_key`"
 )]
 struct RawEnv {
     #[serde(default)]
@@ -102,6 +109,40 @@ struct RawEnv {
     headers: Option<Headers>,
     #[serde(default)]
     vercel: Option<RawVercel>,
+    #[serde(default)]
+    resolve: Vec<Route<crate::http::route::Resolve>>,
+    #[serde(default)]
+    connect_to: Vec<Route<crate::http::route::ConnectTo>>,
+    #[serde(default)]
+    client_cert: Option<Template>,
+    #[serde(default)]
+    client_key: Option<Template>,
+}
+
+/// A `resolve:` or `connect_to:` entry, checked where it is written.
+struct Route<T>(T);
+
+trait RouteEntry: Sized {
+    fn parse(text: &str) -> Result<Self, String>;
+}
+
+impl RouteEntry for crate::http::route::Resolve {
+    fn parse(text: &str) -> Result<Self, String> {
+        crate::http::route::Resolve::parse(text).map_err(|e| e.replacen("--resolve", "resolve:", 1))
+    }
+}
+
+impl RouteEntry for crate::http::route::ConnectTo {
+    fn parse(text: &str) -> Result<Self, String> {
+        crate::http::route::ConnectTo::parse(text).map_err(|e| e.replacen("--connect-to", "connect_to:", 1))
+    }
+}
+
+impl<'de, T: RouteEntry> Deserialize<'de> for Route<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        T::parse(&text).map(Route).map_err(de::Error::custom)
+    }
 }
 
 #[derive(Deserialize)]
@@ -162,6 +203,10 @@ impl RawEnv {
                 project_id: v.project_id.map(|t| t.0),
                 team_id: v.team_id.map(|t| t.0),
             }),
+            resolve: self.resolve.into_iter().map(|r| r.0).collect(),
+            connect_to: self.connect_to.into_iter().map(|c| c.0).collect(),
+            client_cert: self.client_cert.map(|t| t.0),
+            client_key: self.client_key.map(|t| t.0),
         }
     }
 }

@@ -11,7 +11,7 @@ mod wait;
 
 pub use file::{EnvironmentDef, EnvironmentsFile, VercelConfig};
 pub use options::{ResolveOptions, process_lookup};
-pub use target::{Target, check_name, normalize_base_url, resolve, secrets};
+pub use target::{Target, check_name, normalize_base_url, referenced_variables, resolve, secrets};
 pub use vercel::UnauthorizedHint;
 pub use wait::{WAIT_FIRST_BACKOFF, WAIT_MAX_BACKOFF, countdown, wait_until_up};
 

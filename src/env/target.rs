@@ -192,6 +192,33 @@ pub fn normalize_base_url(raw: &str) -> Result<String, String> {
     Ok(with_scheme.trim_end_matches('/').to_string())
 }
 
+/// Every process environment variable `environments.yaml` refers to (`${NAME}`), once each.
+pub fn referenced_variables(environments: Option<&EnvironmentsFile>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for def in environments.iter().flat_map(|f| f.environments.values()) {
+        for template in templates(def) {
+            for (name, _) in crate::vars::references(template) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The strings of an environment that may hold `${VAR}`.
+fn templates(def: &EnvironmentDef) -> impl Iterator<Item = &String> {
+    let vercel = def
+        .vercel
+        .iter()
+        .flat_map(|v| [&v.project, &v.team, &v.project_id, &v.team_id]);
+    def.base_url
+        .iter()
+        .chain(def.headers.iter().map(|(_, v)| v))
+        .chain(vercel.flatten())
+}
+
 /// The secret values environment resolution may print or send: `VERCEL_TOKEN`,
 /// `VERCEL_AUTOMATION_BYPASS_SECRET`, the values of environment variables `environments.yaml`
 /// refers to whose names mark them secret, and the values of secret headers it sets. Register
@@ -211,16 +238,7 @@ pub fn secrets(
         }
     };
     for def in environments.iter().flat_map(|f| f.environments.values()) {
-        let vercel = def
-            .vercel
-            .iter()
-            .flat_map(|v| [&v.project, &v.team, &v.project_id, &v.team_id]);
-        let templates = def
-            .base_url
-            .iter()
-            .chain(def.headers.iter().map(|(_, v)| v))
-            .chain(vercel.flatten());
-        for template in templates {
+        for template in templates(def) {
             for (name, _) in crate::vars::references(template) {
                 if crate::redact::is_secret_variable(&name)
                     && let Some(value) = var(&name)

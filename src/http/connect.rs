@@ -23,13 +23,16 @@ use tokio_rustls::rustls::{self, ClientConfig, pki_types};
 
 /// The (host, port) a connection for `host`:`port` of a URL is dialed to. The URL, the `Host`
 /// header, SNI and the certificate check keep the URL's host whatever this returns; it is the
-/// one place where a request's destination can be rewritten (`--resolve`, `--connect-to`).
-pub(crate) fn dial_target(host: &str, port: u16) -> (String, u16) {
-    (host.to_string(), port)
+/// one place where a request's destination can be rewritten (`--resolve`, `--connect-to`,
+/// [`super::route::Routes::dial`]). An IP address comes back for `--resolve`: no lookup is made.
+pub(crate) fn dial_target(routes: &super::route::Routes, host: &str, port: u16) -> (String, u16) {
+    let dial = routes.dial(host, port);
+    (dial.host, dial.port)
 }
 
 /// The TLS settings of every check of a run: the platform's roots plus `--cacert` (or no
-/// verification with `--insecure`), HTTP/2 and HTTP/1.1 offered by ALPN. Loading the platform's
+/// verification with `--insecure`), the client certificate of `--cert`/`--key` (or the
+/// environment's) for mutual TLS, HTTP/2 and HTTP/1.1 offered by ALPN. Loading the platform's
 /// roots reads the system store, so the connector calls this only for the first `https://`
 /// connection of the run.
 pub(crate) fn tls_config(opts: &ClientOptions) -> Result<ClientConfig, String> {
@@ -46,10 +49,13 @@ pub(crate) fn tls_config(opts: &ClientOptions) -> Result<ClientConfig, String> {
                 .map_err(|e| format!("cannot load the platform's TLS roots: {e}"))?,
         )
     };
-    let mut config = builder
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+    let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
+    let mut config = match opts.client_identity()? {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain, id.key)
+            .map_err(|e| format!("the client certificate cannot be used: {e}"))?,
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -142,7 +148,7 @@ impl Shared {
         let proxy = self.proxy.as_ref().and_then(|m| m.intercept(&uri));
         let (dial_host, dial_port) = match &proxy {
             Some(p) => proxy_address(p)?,
-            None => dial_target(host, port),
+            None => dial_target(&self.options.routes, host, port),
         };
         let (addrs, resolved) = resolve(&dial_host, dial_port).await?;
         let mut tcp = connect_tcp(&addrs, &dial_host).await?;

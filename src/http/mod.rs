@@ -2,13 +2,17 @@
 //! pooled hyper client over [`connect`]'s connector, sending one request and recording its
 //! answer (the timed span and its phases, the body cap, redirects) — [`decode`] for compressed
 //! bodies, [`error`] for transport failures in words, [`headers`] for header names and merging,
-//! [`timing`] for the phases. Calls that are not measurements (the Vercel API, `--wait`) use
+//! [`timing`] for the phases,
+//! [`route`] for where a request is dialed (`--resolve`, `--connect-to`) and [`identity`] for
+//! the client certificate of mutual TLS. Calls that are not measurements (the Vercel API, `--wait`) use
 //! reqwest, built by [`build_api_client`].
 
 mod connect;
 mod decode;
 pub mod error;
 pub mod headers;
+pub mod identity;
+pub mod route;
 pub mod timing;
 
 use crate::assert::Response;
@@ -43,6 +47,10 @@ pub struct ClientOptions {
     pub cacert: Option<std::path::PathBuf>,
     /// Most idle connections kept per host; at least the run's concurrency, so samples reuse them.
     pub pool_size: usize,
+    /// `--resolve` and `--connect-to`, the flags' entries before the environment's.
+    pub routes: route::Routes,
+    /// `--cert`/`--key`, else the environment's `client_cert`/`client_key`.
+    pub identity: Option<identity::IdentityFiles>,
 }
 
 impl ClientOptions {
@@ -61,6 +69,20 @@ impl ClientOptions {
         }
         Ok(certs)
     }
+
+    /// The client certificate and key (`--cert`/`--key` or the environment's), read and checked
+    /// to fit; none without them (docs/cli.md#where-requests-go).
+    pub fn client_identity(&self) -> Result<Option<identity::Identity>, String> {
+        self.identity.as_ref().map(identity::Identity::load).transpose()
+    }
+
+    /// Every file the clients will read, read now: a command that sends nothing (`list`)
+    /// refuses a bad `--cacert`, `--cert` or `--key` as a run would (exit 2).
+    pub fn check_files(&self) -> Result<(), String> {
+        self.extra_roots()?;
+        self.client_identity()?;
+        Ok(())
+    }
 }
 
 /// The run's measuring engine (docs/behaviour.md#guarantees): one pool of connections for
@@ -76,7 +98,7 @@ pub struct Client {
 /// Builds the engine; `--cacert` is read now (a bad file exits 2 before any request), the
 /// platform's roots on the first `https://` connection.
 pub fn build_client(opts: &ClientOptions) -> Result<Client, String> {
-    opts.extra_roots()?;
+    opts.check_files()?;
     let proxy = proxy_configured(|name| std::env::var_os(name))
         .then(hyper_util::client::proxy::matcher::Matcher::from_env);
     let connector = connect::Connector::new(opts.clone(), proxy);
@@ -105,6 +127,15 @@ pub fn build_api_client(opts: &ClientOptions) -> Result<reqwest::Client, String>
         let cert = reqwest::Certificate::from_der(&cert)
             .map_err(|e| format!("--cacert: {}", error::error_chain(&e)))?;
         builder = builder.add_root_certificate(cert);
+    }
+    // `--wait` polls the base URL: it goes where the checks go, as whom they go.
+    for r in &opts.routes.resolve {
+        builder = builder.resolve(&r.host, std::net::SocketAddr::new(r.addr, r.port));
+    }
+    if let Some(id) = opts.client_identity()? {
+        let id = reqwest::Identity::from_pem(&id.to_pem())
+            .map_err(|e| format!("--cert: {}", error::error_chain(&e)))?;
+        builder = builder.identity(id);
     }
     builder
         .build()
@@ -139,6 +170,17 @@ pub struct Prepared {
     /// check set its own, and `Host` for `http://` (HTTP/1 only; hyper adds it for `https://`,
     /// where HTTP/2 has none).
     wire: HeaderMap,
+    /// The suite's cookie jar, unless the suite or the check turned cookies off: read before
+    /// every hop, filled from every answer, redirects included (docs/behaviour.md#cookies).
+    pub jar: Option<std::sync::Arc<dyn CookieJar>>,
+}
+
+/// A cookie jar as the exchange uses it; the run keeps one per suite.
+pub trait CookieJar: Send + Sync + std::fmt::Debug {
+    /// The `Cookie` header value for a request to `url`, when a cookie applies.
+    fn cookie_header(&self, url: &Url) -> Option<String>;
+    /// Keeps what the `Set-Cookie` headers of an answer from `url` set.
+    fn store(&self, url: &Url, headers: &HeaderMap);
 }
 
 impl Prepared {
@@ -175,6 +217,7 @@ impl Prepared {
             headers,
             body,
             wire,
+            jar: None,
         })
     }
 }
@@ -186,6 +229,8 @@ pub struct Outcome {
     pub result: Result<Response, String>,
     /// Time to the first response's headers.
     pub ttfb: Option<Duration>,
+    /// The `Cookie` header the jar added to the first request, for `-v`.
+    pub cookie: Option<String>,
 }
 
 /// A response read whole, before decoding.
@@ -202,7 +247,8 @@ struct Raw {
 pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_redirects: bool) -> Outcome {
     let started = Instant::now();
     let mut ttfb = None;
-    let exchange = exchange(client, req, follow_redirects, started, &mut ttfb);
+    let mut cookie = None;
+    let exchange = exchange(client, req, follow_redirects, started, (&mut ttfb, &mut cookie));
     let result = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(raw)) => {
             let latency = started.elapsed();
@@ -234,7 +280,7 @@ pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_red
             crate::duration::fmt(timeout)
         )),
     };
-    Outcome { result, ttfb }
+    Outcome { result, ttfb, cookie }
 }
 
 async fn exchange(
@@ -242,7 +288,7 @@ async fn exchange(
     first: &Prepared,
     follow_redirects: bool,
     started: Instant,
-    ttfb: &mut Option<Duration>,
+    (ttfb, sent_cookie): (&mut Option<Duration>, &mut Option<String>),
 ) -> Result<Raw, String> {
     // Redirect hops only: the first request is sent from `first` as it is.
     let mut hop: Option<Prepared> = None;
@@ -252,13 +298,22 @@ async fn exchange(
         let current = hop.as_ref().unwrap_or(first);
         check_host(&current.url)?;
         let hop_started = Instant::now();
+        let mut request = client.request(current);
+        if let Some(cookie) = with_cookies(request.headers_mut(), first.jar.as_deref(), &current.url)
+            && hops == 0
+        {
+            *sent_cookie = Some(cookie);
+        }
         let response = client
             .pool
-            .request(client.request(current))
+            .request(request)
             .await
             .map_err(|e| error::describe_exchange(&e))?;
         let head = Instant::now();
         ttfb.get_or_insert_with(|| head - started);
+        if let Some(jar) = &first.jar {
+            jar.store(&current.url, response.headers());
+        }
         let info = response.extensions().get::<connect::ConnectionInfo>().cloned();
         let timings = timing::up_to_head(hop_started, info.as_ref().map(|i| &*i.0), head);
         let timings = match earlier {
@@ -345,6 +400,19 @@ impl Client {
     }
 }
 
+/// Adds the jar's cookies for `url` after any `Cookie` the check sets itself, in one header as
+/// RFC 6265 asks; returns what the jar added.
+fn with_cookies(headers: &mut HeaderMap, jar: Option<&dyn CookieJar>, url: &Url) -> Option<String> {
+    let from_jar = jar?.cookie_header(url)?;
+    let value = match headers.get(reqwest::header::COOKIE).and_then(|v| v.to_str().ok()) {
+        Some(own) if !own.trim().is_empty() => format!("{own}; {from_jar}"),
+        _ => from_jar.clone(),
+    };
+    let value = reqwest::header::HeaderValue::from_str(&value).ok()?;
+    headers.insert(reqwest::header::COOKIE, value);
+    Some(from_jar)
+}
+
 /// The request for the next hop. 303 (and 301/302 after anything but GET/HEAD, as browsers do)
 /// turns into a body-less GET. Headers come from the first request, not the hop before: a hop to
 /// another origin drops every secret header, and a hop back to the first request's origin sends
@@ -373,7 +441,10 @@ fn redirected(first: &Prepared, current: &Prepared, next: Url, status: u16) -> R
         headers.remove(reqwest::header::CONTENT_TYPE);
         headers.remove(reqwest::header::CONTENT_LENGTH);
     }
-    Prepared::new(method, next, headers, body)
+    Ok(Prepared {
+        jar: first.jar.clone(),
+        ..Prepared::new(method, next, headers, body)?
+    })
 }
 
 /// Refuses a host name DNS cannot carry (a label over 63 characters, a name over 253) before a

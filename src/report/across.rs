@@ -21,6 +21,17 @@ pub struct Origin {
     pub merged: Option<MergedFrom>,
     /// One-off notes for the summary (`regression limits not judged: no --baseline`).
     pub notes: Vec<String>,
+    /// `Some` in monitor mode: the report describes the window after this round.
+    pub monitor: Option<MonitorRound>,
+}
+
+/// Which round of a monitor a report describes, and over what window (docs/monitor.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MonitorRound {
+    /// 1, 2, …
+    pub round: u64,
+    /// `--window` in milliseconds; `None`: the last round only.
+    pub window_ms: Option<u64>,
 }
 
 /// The reports a merged report was made of.
@@ -126,6 +137,30 @@ impl Sla {
             p99: duration(l.p99),
             max: duration(l.max),
         }
+    }
+
+    /// The failures of `samples` samples (`passed` of them passing) judged together on these
+    /// thresholds, as if one run had sent them all: a merge's and a monitor window's verdict.
+    pub fn judge_together(
+        &self,
+        samples: usize,
+        passed: usize,
+        causes: &[(String, usize)],
+        first_failed: Vec<String>,
+        latency: Option<&crate::stats::LatencyStats>,
+    ) -> Vec<String> {
+        crate::assert::sla::judge(
+            self.availability,
+            &self.limits(),
+            crate::assert::sla::SampleCounts {
+                planned: samples,
+                sent: samples,
+                passed,
+                failure_counts: causes,
+                first_failed,
+                latency,
+            },
+        )
     }
 
     /// Every latency limit, named by what it bounds: each percentile limit, and `each` for a

@@ -135,6 +135,10 @@ fn exchange(check: &CheckReport, detail: &ExchangeDetail, out: &mut dyn Write) -
             writeln!(out, "{pad}> {line}")?;
         }
     }
+    if let Some(curl) = &detail.curl {
+        // Unprefixed, so the line pastes into a shell as it is.
+        writeln!(out, "{pad}{curl}")?;
+    }
     match detail.response_status {
         Some(status) => {
             let ttfb = detail

@@ -29,6 +29,11 @@ struct JsonReport<'a> {
     regions: Option<&'a [String]>,
     run_id: &'a str,
     started_at: &'a str,
+    /// Monitor mode only: the round, and the window in ms (`null` without `--window`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    round: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window_ms: Option<Option<u64>>,
     summary: Summary,
     suites: Vec<JsonSuite<'a>>,
 }
@@ -149,7 +154,22 @@ fn check(c: &CheckReport) -> JsonCheck<'_> {
 
 /// Writes the JSON report, pretty-printed, with a trailing newline.
 pub fn render(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
-    let doc = JsonReport {
+    serde_json::to_writer_pretty(&mut *out, &document(report)).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Writes the JSON report on one line, with a trailing newline: one line of JSON Lines, as
+/// monitor mode prints each round (docs/monitor.md#output).
+pub fn render_line(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &document(report)).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+fn document(report: &RunReport) -> JsonReport<'_> {
+    let monitor = report.origin.monitor;
+    JsonReport {
         version: VERSION,
         environment: &report.environment,
         base_url: &report.base_url,
@@ -159,6 +179,8 @@ pub fn render(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
         regions: report.origin.merged.as_ref().map(|m| &m.regions[..]),
         run_id: &report.origin.run_id,
         started_at: &report.origin.started_at,
+        round: monitor.map(|m| m.round),
+        window_ms: monitor.map(|m| m.window_ms),
         summary: report.summary(),
         suites: report
             .suites
@@ -170,10 +192,7 @@ pub fn render(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
                 checks: s.checks.iter().map(check).collect(),
             })
             .collect(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
-    out.write_all(b"\n")?;
-    out.flush()
+    }
 }
 
 #[cfg(test)]

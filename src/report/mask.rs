@@ -41,6 +41,7 @@ fn mask_check(redactor: &Redactor, c: &mut CheckReport) {
         mask_pairs(redactor, &mut d.response_headers);
         mask_opt(redactor, &mut d.request_body);
         mask_opt(redactor, &mut d.response_body);
+        mask_opt(redactor, &mut d.curl);
     }
 }
 

@@ -41,7 +41,9 @@ struct CheckFigures {
 #[derive(Debug)]
 struct Figures {
     run_labels: Labels,
-    ended_at: f64,
+    /// `None` before anything was measured (a monitor's `/metrics` before its first round):
+    /// then the run families have no sample either.
+    ended_at: Option<f64>,
     checks: Vec<CheckFigures>,
     statuses: [(&'static str, i64); 4],
 }
@@ -87,7 +89,7 @@ impl Figures {
         let s = report.summary();
         Figures {
             run_labels,
-            ended_at: ended_at(report),
+            ended_at: Some(ended_at(report)),
             checks,
             statuses: [
                 ("passed", s.passed as i64),
@@ -214,11 +216,13 @@ impl Collector for Figures {
                 Some(&unit),
                 MetricType::Gauge,
             )?;
-            m.encode_family(&self.run_labels)?.encode_gauge(&self.ended_at)?;
+            if let Some(at) = &self.ended_at {
+                m.encode_family(&self.run_labels)?.encode_gauge(at)?;
+            }
         }
         let help = "Checks of the run by status";
         let mut m = encoder.encode_descriptor("endpoint_check_run_checks", help, None, MetricType::Gauge)?;
-        for (status, n) in &self.statuses {
+        for (status, n) in self.statuses.iter().filter(|_| self.ended_at.is_some()) {
             let mut labels = self.run_labels.clone();
             labels.push(("status".to_string(), status.to_string()));
             m.encode_family(&labels)?.encode_gauge(n)?;
@@ -261,6 +265,23 @@ pub fn openmetrics(report: &RunReport) -> Result<String, std::fmt::Error> {
     Ok(text)
 }
 
+/// OpenMetrics text with every family's `# TYPE` and `# HELP` and no sample: what a monitor's
+/// `/metrics` serves before its first round (docs/monitor.md#listen).
+pub fn openmetrics_unmeasured() -> String {
+    let unmeasured = Figures {
+        run_labels: Vec::new(),
+        ended_at: None,
+        checks: Vec::new(),
+        statuses: [("passed", 0), ("failed", 0), ("skipped", 0), ("warned", 0)],
+    };
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(unmeasured));
+    let mut text = String::new();
+    // Writing into a String cannot fail; an empty answer would still be a valid scrape.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+    text
+}
+
 /// The Prometheus text format 0.0.4, which the Pushgateway reads.
 pub fn prometheus_text(report: &RunReport) -> Result<String, std::fmt::Error> {
     let mut text = String::new();
@@ -279,6 +300,18 @@ pub const PROMETHEUS_TEXT: &str = prometheus_client::encoding::prometheus_text::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unmeasured_has_every_family_and_no_sample() {
+        let text = openmetrics_unmeasured();
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert!(
+            text.contains("# TYPE endpoint_check_check_success gauge"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE endpoint_check_run_checks gauge"), "{text}");
+        assert!(text.lines().all(|l| l.starts_with('#')), "{text}");
+    }
 
     #[test]
     fn limits_are_bucket_edges_and_counts_land_under_them() {

@@ -64,6 +64,9 @@ pub struct ExchangeDetail {
     pub response_body: Option<String>,
     /// Time to first byte of the first sample, in milliseconds.
     pub ttfb_ms: Option<f64>,
+    /// A `curl` command line that repeats the request, secrets written as their environment
+    /// variables or `***` (docs/cli.md#verbose-output).
+    pub curl: Option<String>,
     /// The phases of this exchange (docs/behaviour.md#phases), when a full response came back.
     pub timings: Option<crate::http::Timings>,
 }

@@ -47,6 +47,8 @@ pub struct Settings {
     /// counts as unset).
     pub env_lookup: fn(&str) -> Option<String>,
     pub checks: CheckDefaults,
+    /// The client's flags as `curl` writes them, for the `-v` command line.
+    pub curl_flags: Vec<String>,
 }
 
 /// How checks are sent, from the command line: what a check does not set itself.
@@ -133,7 +135,11 @@ pub async fn execute(
         built_ins,
     });
     let mut per_suite = Vec::new();
-    for planned in plan.suites {
+    for mut planned in plan.suites {
+        planned.jar = planned
+            .suite
+            .cookies
+            .then(|| Arc::new(super::cookies::Jar::new(ctx.redactor.clone())));
         let planned = Arc::new(planned);
         let mut pending: HashMap<usize, Pending> = HashMap::new();
         let futures: Vec<Pending> = planned
@@ -298,13 +304,18 @@ async fn run_check(
         let expect = request::expect(check, &scope, &req, &ctx.settings.base_url)?;
         Ok((req, expect))
     });
-    let (req, expect) = match built {
+    let (mut req, expect) = match built {
         Ok(built) => built,
         Err(why) => {
             let report = CheckReport::failed_unsent(&check.name, check.pos.line, check.optional, why);
             return Finished { report, captures };
         }
     };
+    if check.cookies
+        && let Some(jar) = &planned.jar
+    {
+        req.jar = Some(jar.clone());
+    }
     // `--samples` is for SLA figures; a polled check waits for a state and is sent as written.
     let samples = if request::is_idempotent(&check.request.method) && check.poll.is_none() {
         ctx.settings.checks.samples.or(check.samples)
@@ -321,6 +332,7 @@ async fn run_check(
             redactor: &ctx.redactor,
             hint: ctx.settings.unauthorized_hint,
             record,
+            curl_flags: &ctx.settings.curl_flags,
         };
         exchange::run_once(&ctx, &judge, &req, timeout, first_slot, started).await
     } else {

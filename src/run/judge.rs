@@ -43,11 +43,26 @@ pub(crate) struct Judge<'a> {
     pub hint: Option<UnauthorizedHint>,
     /// Record the exchange for `-v`.
     pub record: bool,
+    /// The run's client flags, for the `curl` line of `-v`.
+    pub curl_flags: &'a [String],
 }
 
 impl Judge<'_> {
     pub fn judge(&self, req: &Prepared, outcome: Outcome) -> Sample {
-        let detail = self.record.then(|| request_detail(req));
+        let detail = self.record.then(|| {
+            let cookie = outcome.cookie.as_deref();
+            let curl = super::curl::line(
+                req,
+                cookie,
+                self.check.follow_redirects,
+                self.curl_flags,
+                self.redactor,
+            );
+            ExchangeDetail {
+                curl: Some(curl),
+                ..request_detail(req, cookie)
+            }
+        });
         let response = match outcome.result {
             Err(why) => {
                 return Sample {
@@ -110,9 +125,17 @@ impl Judge<'_> {
     }
 }
 
-fn request_detail(req: &Prepared) -> ExchangeDetail {
+/// The request as sent: its headers with the `Cookie` the jar added (docs/behaviour.md#cookies).
+fn request_detail(req: &Prepared, from_jar: Option<&str>) -> ExchangeDetail {
+    let mut request_headers = crate::http::header_pairs(&req.headers);
+    if let Some(jar) = from_jar {
+        match request_headers.iter_mut().find(|(n, _)| n == "cookie") {
+            Some((_, own)) => *own = format!("{own}; {jar}"),
+            None => request_headers.push(("cookie".to_string(), jar.to_string())),
+        }
+    }
     ExchangeDetail {
-        request_headers: crate::http::header_pairs(&req.headers),
+        request_headers,
         request_body: req
             .body
             .as_ref()

@@ -35,6 +35,9 @@ pub struct PlannedSuite {
     /// The suite's `variables`, expanded against the process environment.
     pub variables: HashMap<String, Value>,
     pub checks: Vec<PlannedCheck>,
+    /// The suite's cookie jar: none in the plan; [`super::execute`] gives each suite a new one
+    /// (unless it says `cookies: false`), so every run starts with no cookies.
+    pub jar: Option<Arc<super::cookies::Jar>>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,10 +69,12 @@ pub fn plan(
     // A secret the suites take from the process environment is masked from the start.
     let env = |name: &str| {
         let value = env_lookup(name);
-        if let Some(v) = &value
-            && is_secret_variable(name)
-        {
-            redactor.add(v);
+        if let Some(v) = &value {
+            // So the `-v` curl line can write a secret holding this value as `$NAME`.
+            redactor.note_origin(name, v);
+            if is_secret_variable(name) {
+                redactor.add(v);
+            }
         }
         value
     };
@@ -111,6 +116,7 @@ pub fn plan(
             suite: Arc::new(suite),
             variables,
             checks,
+            jar: None,
         });
     }
     if !errors.is_empty() {

@@ -81,6 +81,7 @@ impl SampleJob {
             redactor: &ctx.redactor,
             hint: ctx.settings.unauthorized_hint,
             record: s.record,
+            curl_flags: &ctx.settings.curl_flags,
         };
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);

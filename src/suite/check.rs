@@ -36,6 +36,7 @@ pub(super) struct RawCheck {
     #[serde(default)]
     optional: bool,
     rate: Option<String>,
+    cookies: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +131,7 @@ pub(super) fn convert_check(ctx: &mut Ctx, at: &[Seg], rc: RawCheck, scope: &Sui
         poll,
         optional: rc.optional,
         rate,
+        cookies: rc.cookies.unwrap_or(true),
         templates,
     }
 }

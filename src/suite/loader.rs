@@ -25,6 +25,7 @@ struct RawSuite {
     defaults: RawDefaults,
     checks: Vec<RawCheck>,
     openapi: Option<String>,
+    cookies: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -137,6 +138,7 @@ fn convert_suite(
             customer: raw.customer,
             variables: Vec::new(),
             checks: Vec::new(),
+            cookies: raw.cookies.unwrap_or(true),
         };
     }
     let variables = variables(ctx, &raw.variables);
@@ -169,6 +171,7 @@ fn convert_suite(
         customer: raw.customer,
         variables,
         checks,
+        cookies: raw.cookies.unwrap_or(true),
     }
 }
 

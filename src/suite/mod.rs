@@ -41,6 +41,8 @@ pub struct Suite {
     /// `variables:` as written; their strings may use `${VAR}` from the process environment.
     pub variables: Vec<Variable>,
     pub checks: Vec<Check>,
+    /// `cookies: false`: the suite has no cookie jar (docs/behaviour.md#cookies).
+    pub cookies: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,9 @@ pub struct Check {
     pub optional: bool,
     /// `rate:`: samples sent open-loop at this rate (docs/suites.md#rate).
     pub rate: Option<crate::rate::Rate>,
+    /// `cookies: false`: this check neither sends nor keeps the suite's cookies
+    /// (docs/behaviour.md#cookies).
+    pub cookies: bool,
     /// Every string of the request and of `expect`, for variable checks and dependencies.
     pub templates: Vec<TemplateSite>,
 }

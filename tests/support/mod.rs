@@ -7,6 +7,8 @@
 //! - [`process`]: running it to the end, or spawned, signalled and reaped under a deadline;
 //! - [`browser`]: headless Chromium on a local page: its DOM and screenshots.
 //! - [`prometheus`]: real Prometheus and Pushgateway on free loopback ports, and `promtool`.
+//! - [`tls`]: HTTPS servers with a certificate for a name (`example.test`) from a test CA,
+//!   optionally asking for a client certificate.
 //!
 //! Every server listens on 127.0.0.1 only, and every command gets `NO_PROXY` for loopback, so no
 //! test sends a packet off the machine. Nothing waits on a fixed sleep: each wait is for an event
@@ -20,6 +22,7 @@ pub mod browser;
 pub mod process;
 pub mod prometheus;
 pub mod server;
+pub mod tls;
 pub mod workspace;
 
 use serde_json::Value;
