@@ -351,3 +351,52 @@ fn an_http_check_goes_to_the_proxy_in_absolute_form_unless_no_proxy_names_the_ho
     );
     assert_eq!(server.hits("/ok"), 2);
 }
+
+/// HTTPS that speaks only HTTP/2 (ALPN `h2`), answering each request with its HTTP version.
+fn h2_only_tls() -> RawServer {
+    use http_body_util::Full;
+    use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("certificate");
+    let key = PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let mut config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)
+            .expect("TLS server config");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    RawServer::start(move |s| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(tls) = acceptor.accept(s).await else {
+                return;
+            };
+            let service =
+                hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                    let body = format!("{:?}", req.version());
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(bytes::Bytes::from(
+                        body,
+                    ))))
+                });
+            let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+        }
+    })
+}
+
+#[test]
+fn https_negotiates_http2_by_alpn() {
+    let server = server();
+    let h2 = h2_only_tls();
+    let ws = Workspace::suite(&format!(
+        "customer: t\nchecks:\n  - name: h2\n    request: {{ url: \"https://127.0.0.1:{}/\" }}\n    samples: 3\n    concurrency: 1\n    expect: {{ body: HTTP/2.0 }}\n",
+        h2.port()
+    ));
+    let run = ws.run(&server, &["--insecure", "--json", "report.json"]);
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let t = timings(&ws.report(), "h2").clone();
+    assert!(t["ttfb"].is_number(), "{t}");
+}

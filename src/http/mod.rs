@@ -177,8 +177,13 @@ pub struct Prepared {
     pub url: Url,
     /// `url` as the client takes it, parsed once.
     uri: Uri,
+    /// The headers the check sends (what `-v` shows, what redirect hops start from).
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
+    /// `headers` as they go on the wire, built once: our User-Agent and `Accept: */*` unless the
+    /// check set its own, and `Host` for `http://` (HTTP/1 only; hyper adds it for `https://`,
+    /// where HTTP/2 has none).
+    wire: HeaderMap,
     /// The suite's cookie jar, unless the suite or the check turned cookies off: read before
     /// every hop, filled from every answer, redirects included (docs/behaviour.md#cookies).
     /// The first request's lookup and the last answer's store happen outside the timed span.
@@ -204,12 +209,29 @@ impl Prepared {
             .as_str()
             .parse::<Uri>()
             .map_err(|e| format!("invalid URL {:?}: {e}", url.as_str()))?;
+        let mut wire = headers.clone();
+        wire.entry(USER_AGENT)
+            .or_insert_with(|| HeaderValue::from_static(USER_AGENT_VALUE));
+        wire.entry(ACCEPT)
+            .or_insert_with(|| HeaderValue::from_static("*/*"));
+        if url.scheme() == "http"
+            && let Some(host) = url.host_str()
+        {
+            let authority = match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            };
+            if let Ok(value) = HeaderValue::from_str(&authority) {
+                wire.entry(reqwest::header::HOST).or_insert(value);
+            }
+        }
         Ok(Prepared {
             method,
             url,
             uri,
             headers,
             body,
+            wire,
             jar: None,
         })
     }
@@ -271,7 +293,7 @@ pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_red
             timings.transfer += latency.saturating_sub(timings.total());
             decode::decode(&headers, body).map(|body| Response {
                 status,
-                headers: header_pairs(&headers),
+                headers,
                 body: into_text(body),
                 latency,
                 timings,
@@ -398,16 +420,10 @@ async fn read_body(mut body: hyper::body::Incoming, headers: &HeaderMap) -> Resu
 }
 
 impl Client {
-    /// The request hyper sends for `req`: our User-Agent and `Accept: */*` unless the check set
-    /// its own, and a proxy's credentials for plain HTTP through it (a tunnel carries its own).
+    /// The request hyper sends for `req`: its wire headers, and a proxy's credentials for plain
+    /// HTTP through it (a tunnel carries its own).
     fn request(&self, req: &Prepared) -> hyper::Request<Full<Bytes>> {
-        let mut headers = req.headers.clone();
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        }
-        if !headers.contains_key(ACCEPT) {
-            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-        }
+        let mut headers = req.wire.clone();
         if req.uri.scheme_str() == Some("http")
             && let Some(proxy) = self.connector.proxy_for(&req.uri)
             && let Some(auth) = proxy.basic_auth()
@@ -500,15 +516,15 @@ fn into_text(body: Vec<u8>) -> String {
 
 /// Headers as text pairs, in the order they came (a value that is not UTF-8 read lossily).
 pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
+    let mut pairs = Vec::with_capacity(headers.len());
+    for (n, v) in headers {
+        let value = match v.to_str() {
+            Ok(text) => text.to_string(),
+            Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        };
+        pairs.push((n.as_str().to_string(), value));
+    }
+    pairs
 }
 
 #[cfg(test)]
