@@ -214,7 +214,9 @@ fn mutual_tls_fails_without_a_client_certificate_and_passes_with_one() {
     let resolve = format!("example.test:{}:127.0.0.1", m.port);
     let without = run(&m.ws, &m.args(&base, &resolve));
     without.code(1).failed("GET /hello");
-    without.stdout_has("TLS failure");
+    without
+        .stdout_has("TLS failure")
+        .stdout_has("the server asks for a client certificate: pass --cert and --key");
     assert!(m.server.seen().is_empty());
     let mut args = m.args(&base, &resolve);
     args.extend(["--cert", &m.cert, "--key", &m.key]);
