@@ -1094,7 +1094,7 @@ pub fn expiring_tls(days: u64) -> ExpiringCertificate {
 }
 
 /// DER as PEM (rcgen's `pem` feature is off: one small encoder instead of another crate).
-fn pem(label: &str, der: &[u8]) -> String {
+pub fn pem(label: &str, der: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = String::new();
     for chunk in der.chunks(3) {

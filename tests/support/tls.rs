@@ -2,7 +2,7 @@
 //! binary is told to trust with `--cacert`, optionally asking for a client certificate (mutual
 //! TLS). Each records the SNI name, the `Host` header and whether a client certificate came.
 
-use super::server::{RawServer, read_head};
+use super::server::{RawServer, pem, read_head};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
     KeyPair,
@@ -162,21 +162,6 @@ impl TlsServer {
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
-}
-
-/// DER as PEM.
-pub fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).expect("ASCII"))
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
 
 /// The DER of a one-block PEM.
