@@ -405,3 +405,49 @@ fn the_curl_line_carries_resolve_and_the_ca() {
     assert_eq!((body.as_str(), status.as_str()), ("hello", "200"), "{line}");
     assert_eq!(server.seen()[1], server.seen()[0]);
 }
+
+#[test]
+fn resolve_and_connect_to_read_their_environment_variables() {
+    let (server, ws, cacert) = example_test(None);
+    let port = server.port();
+    let base = format!("https://example.test:{port}");
+    let mut cmd = ws.cmd();
+    cmd.args([
+        "-s",
+        "suites",
+        "--color",
+        "never",
+        "--base-url",
+        &base,
+        "--cacert",
+        &cacert,
+    ])
+    .env(
+        "ENDPOINT_CHECK_RESOLVE",
+        format!("other.test:1:127.0.0.9 example.test:{port}:127.0.0.1"),
+    );
+    Run::of(&mut cmd).code(0).passed("GET /hello");
+    let mut cmd = ws.cmd();
+    cmd.args([
+        "-s",
+        "suites",
+        "--color",
+        "never",
+        "--base-url",
+        "https://example.test",
+        "--cacert",
+        &cacert,
+    ])
+    .env(
+        "ENDPOINT_CHECK_CONNECT_TO",
+        format!("example.test:443:127.0.0.1:{port}"),
+    );
+    Run::of(&mut cmd).code(0).passed("GET /hello");
+    let mut cmd = ws.cmd();
+    cmd.args(["-s", "suites", "--base-url", &base])
+        .env("ENDPOINT_CHECK_RESOLVE", "nonsense");
+    Run::of(&mut cmd)
+        .code(2)
+        .stderr_has("ENDPOINT_CHECK_RESOLVE: --resolve \"nonsense\"");
+    assert_eq!(server.seen().len(), 2);
+}
