@@ -163,8 +163,13 @@ pub struct Prepared {
     pub url: Url,
     /// `url` as the client takes it, parsed once.
     uri: Uri,
+    /// The headers the check sends (what `-v` shows, what redirect hops start from).
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
+    /// `headers` as they go on the wire, built once: our User-Agent and `Accept: */*` unless the
+    /// check set its own, and `Host` for `http://` (HTTP/1 only; hyper adds it for `https://`,
+    /// where HTTP/2 has none).
+    wire: HeaderMap,
     /// The suite's cookie jar, unless the suite or the check turned cookies off: read before
     /// every hop, filled from every answer, redirects included (docs/behaviour.md#cookies).
     pub jar: Option<std::sync::Arc<dyn CookieJar>>,
@@ -189,12 +194,29 @@ impl Prepared {
             .as_str()
             .parse::<Uri>()
             .map_err(|e| format!("invalid URL {:?}: {e}", url.as_str()))?;
+        let mut wire = headers.clone();
+        wire.entry(USER_AGENT)
+            .or_insert_with(|| HeaderValue::from_static(USER_AGENT_VALUE));
+        wire.entry(ACCEPT)
+            .or_insert_with(|| HeaderValue::from_static("*/*"));
+        if url.scheme() == "http"
+            && let Some(host) = url.host_str()
+        {
+            let authority = match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            };
+            if let Ok(value) = HeaderValue::from_str(&authority) {
+                wire.entry(reqwest::header::HOST).or_insert(value);
+            }
+        }
         Ok(Prepared {
             method,
             url,
             uri,
             headers,
             body,
+            wire,
             jar: None,
         })
     }
@@ -218,15 +240,25 @@ struct Raw {
     body: Vec<u8>,
     certificate: Option<CertificateDer<'static>>,
     timings: Timings,
+    /// The last hop's URL, when redirects were followed (else the first request's).
+    hop_url: Option<Url>,
 }
 
 /// Sends `req` (following redirects when asked), reads the body under the cap, all within
 /// `timeout`. The timed span starts here: the caller has already waited for its slot.
 pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_redirects: bool) -> Outcome {
+    // The jar is read before the clock starts, and filled from the final answer after it
+    // stopped: only redirect hops consult it inside the timed span (docs/behaviour.md#phases).
+    let cookie = req.jar.as_deref().and_then(|jar| jar.cookie_header(&req.url));
     let started = Instant::now();
     let mut ttfb = None;
-    let mut cookie = None;
-    let exchange = exchange(client, req, follow_redirects, started, (&mut ttfb, &mut cookie));
+    let exchange = exchange(
+        client,
+        req,
+        follow_redirects,
+        started,
+        (&mut ttfb, cookie.as_deref()),
+    );
     let result = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(raw)) => {
             let latency = started.elapsed();
@@ -237,7 +269,11 @@ pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_red
                 body,
                 certificate,
                 mut timings,
+                hop_url,
             } = raw;
+            if let Some(jar) = &req.jar {
+                jar.store(hop_url.as_ref().unwrap_or(&req.url), &headers);
+            }
             // The body's end is the clock's stop: what ran after the last frame counts in transfer.
             timings.transfer += latency.saturating_sub(timings.total());
             decode::decode(&headers, body).map(|body| Response {
@@ -266,7 +302,7 @@ async fn exchange(
     first: &Prepared,
     follow_redirects: bool,
     started: Instant,
-    (ttfb, sent_cookie): (&mut Option<Duration>, &mut Option<String>),
+    (ttfb, first_cookie): (&mut Option<Duration>, Option<&str>),
 ) -> Result<Raw, String> {
     // Redirect hops only: the first request is sent from `first` as it is.
     let mut hop: Option<Prepared> = None;
@@ -277,11 +313,12 @@ async fn exchange(
         check_host(&current.url)?;
         let hop_started = Instant::now();
         let mut request = client.request(current);
-        if let Some(cookie) = with_cookies(request.headers_mut(), first.jar.as_deref(), &current.url)
-            && hops == 0
-        {
-            *sent_cookie = Some(cookie);
-        }
+        let from_jar = match (hops, first.jar.as_deref()) {
+            (0, _) => first_cookie.map(str::to_string),
+            (_, Some(jar)) => jar.cookie_header(&current.url),
+            (_, None) => None,
+        };
+        with_cookies(request.headers_mut(), from_jar);
         let response = client
             .pool
             .request(request)
@@ -289,9 +326,6 @@ async fn exchange(
             .map_err(|e| error::describe_exchange(&e))?;
         let head = Instant::now();
         ttfb.get_or_insert_with(|| head - started);
-        if let Some(jar) = &first.jar {
-            jar.store(&current.url, response.headers());
-        }
         let info = response.extensions().get::<connect::ConnectionInfo>().cloned();
         let timings = timing::up_to_head(hop_started, info.as_ref().map(|i| &*i.0), head);
         let timings = match earlier {
@@ -312,6 +346,10 @@ async fn exchange(
                 .url
                 .join(&location)
                 .map_err(|e| format!("redirect to an invalid location {location:?}: {e}"))?;
+            if let Some(jar) = &first.jar {
+                // The next hop may need what this answer set.
+                jar.store(&current.url, response.headers());
+            }
             hop = Some(redirected(first, current, next, status.as_u16())?);
             // The hop's time until the next request starts counts as its transfer.
             earlier = Some(Timings {
@@ -329,6 +367,7 @@ async fn exchange(
             headers: parts.headers,
             body,
             timings,
+            hop_url: hop.map(|h| h.url),
         });
     }
 }
@@ -358,16 +397,10 @@ async fn read_body(mut body: hyper::body::Incoming, headers: &HeaderMap) -> Resu
 }
 
 impl Client {
-    /// The request hyper sends for `req`: our User-Agent and `Accept: */*` unless the check set
-    /// its own, and a proxy's credentials for plain HTTP through it (a tunnel carries its own).
+    /// The request hyper sends for `req`: its wire headers, and a proxy's credentials for plain
+    /// HTTP through it (a tunnel carries its own).
     fn request(&self, req: &Prepared) -> hyper::Request<Full<Bytes>> {
-        let mut headers = req.headers.clone();
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        }
-        if !headers.contains_key(ACCEPT) {
-            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-        }
+        let mut headers = req.wire.clone();
         if req.uri.scheme_str() == Some("http")
             && let Some(proxy) = self.connector.proxy_for(&req.uri)
             && let Some(auth) = proxy.basic_auth()
@@ -384,17 +417,19 @@ impl Client {
     }
 }
 
-/// Adds the jar's cookies for `url` after any `Cookie` the check sets itself, in one header as
-/// RFC 6265 asks; returns what the jar added.
-fn with_cookies(headers: &mut HeaderMap, jar: Option<&dyn CookieJar>, url: &Url) -> Option<String> {
-    let from_jar = jar?.cookie_header(url)?;
+/// Adds the jar's cookies after any `Cookie` the check sets itself, in one header as RFC 6265
+/// asks.
+fn with_cookies(headers: &mut HeaderMap, from_jar: Option<String>) {
+    let Some(from_jar) = from_jar else {
+        return;
+    };
     let value = match headers.get(reqwest::header::COOKIE).and_then(|v| v.to_str().ok()) {
         Some(own) if !own.trim().is_empty() => format!("{own}; {from_jar}"),
-        _ => from_jar.clone(),
+        _ => from_jar,
     };
-    let value = reqwest::header::HeaderValue::from_str(&value).ok()?;
-    headers.insert(reqwest::header::COOKIE, value);
-    Some(from_jar)
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(reqwest::header::COOKIE, value);
+    }
 }
 
 /// The request for the next hop. 303 (and 301/302 after anything but GET/HEAD, as browsers do)
@@ -461,15 +496,15 @@ fn into_text(body: Vec<u8>) -> String {
 
 /// Headers as text pairs, in the order they came (a value that is not UTF-8 read lossily).
 pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
+    let mut pairs = Vec::with_capacity(headers.len());
+    for (n, v) in headers {
+        let value = match v.to_str() {
+            Ok(text) => text.to_string(),
+            Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        };
+        pairs.push((n.as_str().to_string(), value));
+    }
+    pairs
 }
 
 #[cfg(test)]
