@@ -451,3 +451,24 @@ fn resolve_and_connect_to_read_their_environment_variables() {
         .stderr_has("ENDPOINT_CHECK_RESOLVE: --resolve \"nonsense\"");
     assert_eq!(server.seen().len(), 2);
 }
+
+#[test]
+fn a_self_signed_certificate_for_the_name_is_trusted_through_cacert() {
+    let cert = support::tls::self_signed(&["example.test"]);
+    let server = TlsServer::start(&cert, None);
+    let ws = Workspace::new(&[("hello.yaml", HELLO_SUITE)]);
+    let cacert = ws.write_file("self.pem", &cert.cert_pem).display().to_string();
+    let port = server.port();
+    let base = format!("https://example.test:{port}");
+    let resolve = format!("example.test:{port}:127.0.0.1");
+    run(
+        &ws,
+        &["--base-url", &base, "--cacert", &cacert, "--resolve", &resolve],
+    )
+    .code(0)
+    .passed("GET /hello");
+    // And under --insecure, with nothing trusted.
+    run(&ws, &["--base-url", &base, "--insecure", "--resolve", &resolve])
+        .code(0)
+        .passed("GET /hello");
+}
