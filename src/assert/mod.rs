@@ -412,8 +412,8 @@ fn is_singular_syntax(source: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Response {
     pub status: u16,
-    /// As the server sent them, names lower-case.
-    pub headers: Vec<(String, String)>,
+    /// As the server sent them (turned into text only for what is looked at).
+    pub headers: reqwest::header::HeaderMap,
     /// Decoded body text (lossy UTF-8).
     pub body: String,
     /// The time the sample took (docs/assertions.md#latency).
@@ -425,11 +425,14 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    /// The first value of the header `name` (any case), as text (a value that is not UTF-8
+    /// read lossily).
+    pub fn header(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        let value = self.headers.get(name.to_ascii_lowercase().as_str())?;
+        Some(match value.to_str() {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value.as_bytes()),
+        })
     }
 
     /// The body parsed as JSON, or why not.
@@ -508,6 +511,7 @@ pub fn check_sample(expect: &SampleExpect, response: &Response) -> Vec<String> {
     }
     for (name, matcher) in &expect.headers {
         let text = response.header(name);
+        let text = text.as_deref();
         let found = text.map(|v| Value::String(v.to_string()));
         let matcher = header_matcher(matcher, text);
         failures.extend(matcher.check(&format!("header {name}"), found.as_ref()));
@@ -618,10 +622,11 @@ mod tests {
     fn header_values_compare_as_text() {
         let response = Response {
             status: 200,
-            headers: vec![
+            headers: crate::http::header_map(&[
                 ("x-limit".into(), "100".into()),
                 ("x-cache".into(), "true".into()),
-            ],
+            ])
+            .unwrap(),
             ..Response::default()
         };
         let expect = |name: &str, m: Matcher| SampleExpect {

@@ -35,9 +35,10 @@ impl Contract {
     /// `parsed` holds the body parsed as JSON once someone needed it.
     pub fn check(&self, response: &crate::assert::Response, parsed: &Parsed) -> Vec<String> {
         let mut failures = Vec::new();
+        let content_type = response.header("content-type");
         let answer = openapi::Answer {
             status: response.status,
-            content_type: response.header("content-type"),
+            content_type: content_type.as_deref(),
             body: &response.body,
             parsed,
         };

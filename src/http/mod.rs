@@ -278,7 +278,7 @@ pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_red
             timings.transfer += latency.saturating_sub(timings.total());
             decode::decode(&headers, body).map(|body| Response {
                 status,
-                headers: header_pairs(&headers),
+                headers,
                 body: into_text(body),
                 latency,
                 timings,

@@ -79,8 +79,8 @@ impl Judge<'_> {
         };
         // A `set-cookie` the server sends is as secret as one we send (docs/behaviour.md#guarantees).
         for (name, value) in &response.headers {
-            if is_secret_header(name) {
-                self.redactor.add(value);
+            if is_secret_header(name.as_str()) {
+                self.redactor.add(String::from_utf8_lossy(value.as_bytes()));
             }
         }
         let mut failures = assert::check_sample(self.expect, &response);
@@ -107,7 +107,7 @@ impl Judge<'_> {
         }
         let detail = detail.map(|mut d| {
             d.response_status = Some(response.status);
-            d.response_headers = response.headers.clone();
+            d.response_headers = crate::http::header_pairs(&response.headers);
             d.response_body = Some(truncate(&response.body, SHOWN_BODY_BYTES));
             d.ttfb_ms = outcome.ttfb.map(|t| t.as_secs_f64() * 1000.0);
             d.timings = Some(response.timings);
