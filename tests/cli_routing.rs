@@ -214,7 +214,9 @@ fn mutual_tls_fails_without_a_client_certificate_and_passes_with_one() {
     let resolve = format!("example.test:{}:127.0.0.1", m.port);
     let without = run(&m.ws, &m.args(&base, &resolve));
     without.code(1).failed("GET /hello");
-    without.stdout_has("TLS failure");
+    without
+        .stdout_has("TLS failure")
+        .stdout_has("the server asks for a client certificate: pass --cert and --key");
     assert!(m.server.seen().is_empty());
     let mut args = m.args(&base, &resolve);
     args.extend(["--cert", &m.cert, "--key", &m.key]);
@@ -402,4 +404,71 @@ fn the_curl_line_carries_resolve_and_the_ca() {
     let (body, status) = sh(&line, &[], ws.path());
     assert_eq!((body.as_str(), status.as_str()), ("hello", "200"), "{line}");
     assert_eq!(server.seen()[1], server.seen()[0]);
+}
+
+#[test]
+fn resolve_and_connect_to_read_their_environment_variables() {
+    let (server, ws, cacert) = example_test(None);
+    let port = server.port();
+    let base = format!("https://example.test:{port}");
+    let mut cmd = ws.cmd();
+    cmd.args([
+        "-s",
+        "suites",
+        "--color",
+        "never",
+        "--base-url",
+        &base,
+        "--cacert",
+        &cacert,
+    ])
+    .env(
+        "ENDPOINT_CHECK_RESOLVE",
+        format!("other.test:1:127.0.0.9 example.test:{port}:127.0.0.1"),
+    );
+    Run::of(&mut cmd).code(0).passed("GET /hello");
+    let mut cmd = ws.cmd();
+    cmd.args([
+        "-s",
+        "suites",
+        "--color",
+        "never",
+        "--base-url",
+        "https://example.test",
+        "--cacert",
+        &cacert,
+    ])
+    .env(
+        "ENDPOINT_CHECK_CONNECT_TO",
+        format!("example.test:443:127.0.0.1:{port}"),
+    );
+    Run::of(&mut cmd).code(0).passed("GET /hello");
+    let mut cmd = ws.cmd();
+    cmd.args(["-s", "suites", "--base-url", &base])
+        .env("ENDPOINT_CHECK_RESOLVE", "nonsense");
+    Run::of(&mut cmd)
+        .code(2)
+        .stderr_has("ENDPOINT_CHECK_RESOLVE: --resolve \"nonsense\"");
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[test]
+fn a_self_signed_certificate_for_the_name_is_trusted_through_cacert() {
+    let cert = support::tls::self_signed(&["example.test"]);
+    let server = TlsServer::start(&cert, None);
+    let ws = Workspace::new(&[("hello.yaml", HELLO_SUITE)]);
+    let cacert = ws.write_file("self.pem", &cert.cert_pem).display().to_string();
+    let port = server.port();
+    let base = format!("https://example.test:{port}");
+    let resolve = format!("example.test:{port}:127.0.0.1");
+    run(
+        &ws,
+        &["--base-url", &base, "--cacert", &cacert, "--resolve", &resolve],
+    )
+    .code(0)
+    .passed("GET /hello");
+    // And under --insecure, with nothing trusted.
+    run(&ws, &["--base-url", &base, "--insecure", "--resolve", &resolve])
+        .code(0)
+        .passed("GET /hello");
 }

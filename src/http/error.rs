@@ -33,8 +33,19 @@ impl ConnectError {
         };
         ConnectError {
             cause: "TLS failure",
-            detail,
+            detail: with_certificate_hint(detail),
         }
+    }
+}
+
+/// A server's `CertificateRequired` alert says what to do about it (docs/cli.md#where-requests-go).
+fn with_certificate_hint(detail: String) -> String {
+    if detail.contains("CertificateRequired") {
+        format!(
+            "{detail} (the server asks for a client certificate: pass --cert and --key, or set client_cert in environments.yaml)"
+        )
+    } else {
+        detail
     }
 }
 
@@ -70,7 +81,8 @@ pub fn describe_exchange(e: &(dyn std::error::Error + 'static)) -> String {
         [.., outer, last] if outer.contains(last.as_str()) => (*outer).clone(),
         [.., outer, last] => format!("{outer}: {last}"),
     };
-    format!("{cause}: {detail}")
+    // Under TLS 1.3 the alert comes with the first read, after the handshake.
+    format!("{cause}: {}", with_certificate_hint(detail))
 }
 
 /// A failure while the engine read a body, after the status line.

@@ -336,6 +336,7 @@ fn exchange(c: &CheckReport, d: &ExchangeDetail) -> Markup {
                 @if let Some(req) = &c.request { "> " (req.method) " " (req.url) "\n" }
                 @for (k, v) in &d.request_headers { "> " (k) ": " (v) "\n" }
                 @if let Some(b) = &d.request_body { (b) "\n" }
+                @if let Some(curl) = &d.curl { (curl) "\n" }
                 @match d.response_status {
                     Some(s) => { "< " (s) @if let Some(t) = d.ttfb_ms { " (first byte after " (fmt_ms(t)) ")" } "\n" },
                     None => "< no response\n",

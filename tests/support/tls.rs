@@ -77,6 +77,20 @@ impl TestCa {
     }
 }
 
+/// A self-signed server certificate for `names` (its own CA, as `--cacert` may name it).
+pub fn self_signed(names: &[&str]) -> Issued {
+    let certified =
+        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .expect("self-signed certificate");
+    let key_der = certified.signing_key.serialize_der();
+    Issued {
+        cert_pem: pem("CERTIFICATE", certified.cert.der()),
+        key_pem: pem("PRIVATE KEY", &key_der),
+        cert_der: certified.cert.der().to_vec(),
+        key_der,
+    }
+}
+
 /// An HTTPS server on 127.0.0.1 answering every request `200 hello` (HTTP/1.1).
 pub struct TlsServer {
     pub server: RawServer,
