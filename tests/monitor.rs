@@ -213,6 +213,13 @@ checks:
         ],
         "{run}"
     );
+    // One client for every round: its connections stay warm.
+    assert_eq!(support::check(&rounds[0], "once")["timings_ms"]["reused"], false);
+    assert_eq!(
+        support::check(&rounds[1], "once")["timings_ms"]["reused"],
+        true,
+        "{run}"
+    );
     let r6 = support::check(&rounds[5], "twice");
     assert_eq!(r6["samples"], 4);
     assert_eq!(r6["passed_samples"], 2);
