@@ -322,8 +322,9 @@ fn a_webhook_that_never_answers_does_not_delay_the_rounds() {
     running.signal(libc::SIGTERM);
     let run = running.wait(Duration::from_secs(20));
     assert_eq!(run.code, Some(143), "{run}");
+    // Bounded, not exact: on a loaded machine a round of its own may overrun 200 ms, which is
+    // no webhook's doing; a hung delivery would hold the rounds for its 10 s timeout each.
     assert!(took < Duration::from_secs(8), "6 rounds took {took:?}");
-    assert!(!run.stderr.contains("longer than --every"), "{run}");
     // After the signal the delivery had 2 s more, then was given up; the URL is never shown.
     assert!(run.stderr.contains("given up"), "{run}");
     assert!(!run.all().contains("sekrit-hook-token"), "{run}");
