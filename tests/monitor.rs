@@ -213,6 +213,13 @@ checks:
         ],
         "{run}"
     );
+    // One client for every round: its connections stay warm.
+    assert_eq!(support::check(&rounds[0], "once")["timings_ms"]["reused"], false);
+    assert_eq!(
+        support::check(&rounds[1], "once")["timings_ms"]["reused"],
+        true,
+        "{run}"
+    );
     let r6 = support::check(&rounds[5], "twice");
     assert_eq!(r6["samples"], 4);
     assert_eq!(r6["passed_samples"], 2);
@@ -560,4 +567,51 @@ fn demo_monitors_the_bundled_suites() {
     assert_eq!(rounds.len(), 2, "{run}");
     assert_eq!(rounds[1]["round"], 2);
     assert_eq!(rounds[1]["environment"], "demo");
+}
+
+#[test]
+fn a_webhook_that_keeps_failing_is_warned_about_by_its_origin_only() {
+    let server = TestServer::builder()
+        .route_fn("/flaky", failing_on(&[1]))
+        .route("/ok", Reply::text("ok"))
+        .start();
+    let down = TestServer::builder()
+        .route("/hook/T000/sekrit-token", Reply::status(503))
+        .route("/gone/T000/sekrit-token", Reply::status(404))
+        .start();
+    let ws = Workspace::suite(TWO_CHECKS);
+    let retried = format!("{}/hook/T000/sekrit-token", down.url());
+    let refused = format!("{}/gone/T000/sekrit-token", down.url());
+    let running = spawn(
+        &ws,
+        &server,
+        &[
+            "--every",
+            "200ms",
+            "--rounds",
+            "3",
+            "--webhook",
+            &retried,
+            "--webhook",
+            &refused,
+        ],
+        &[("ENDPOINT_CHECK_WEBHOOK_BACKOFF", "50ms")],
+    );
+    let run = running.wait(Duration::from_secs(30));
+    // Round 1 failed, round 2 recovered: two alerts, each tried 4 times (503) or once (404).
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(down.hits("/hook/T000/sekrit-token"), 8, "{run}");
+    assert_eq!(down.hits("/gone/T000/sekrit-token"), 2, "{run}");
+    let origin = down.url();
+    for round in [1, 2] {
+        let retried = format!(
+            "warning: webhook {origin} failed: round {round}'s alert was not delivered after 4 attempts (HTTP 503)"
+        );
+        let refused = format!(
+            "warning: webhook {origin} failed: round {round}'s alert was not delivered after 1 attempt (HTTP 404)"
+        );
+        assert!(run.stderr.contains(&retried), "{retried}\n{run}");
+        assert!(run.stderr.contains(&refused), "{refused}\n{run}");
+    }
+    assert!(!run.all().contains("sekrit-token"), "{run}");
 }

@@ -145,33 +145,36 @@ struct Target {
 impl Target {
     async fn deliver_all(self, mut queue: mpsc::Receiver<Alert>) {
         while let Some(alert) = queue.recv().await {
-            if let Err(why) = self.deliver(&alert).await {
+            if let Err((why, attempts)) = self.deliver(&alert).await {
+                let tries = match attempts {
+                    1 => "1 attempt".to_string(),
+                    n => format!("{n} attempts"),
+                };
                 warn(
                     &self.redactor,
                     &format!(
-                        "webhook {} failed: round {}'s alert was not delivered after {} attempts ({why})",
-                        self.origin,
-                        alert.round,
-                        RETRIES + 1
+                        "webhook {} failed: round {}'s alert was not delivered after {tries} ({why})",
+                        self.origin, alert.round
                     ),
                 );
             }
         }
     }
 
-    /// POSTs `alert`, again after a transport error, a 429 or a 5xx, waiting 1 s, 2 s, 4 s.
-    async fn deliver(&self, alert: &Alert) -> Result<(), String> {
+    /// POSTs `alert`, again after a transport error, a 429 or a 5xx, waiting 1 s, 2 s, 4 s; the
+    /// error says why the last attempt failed, and after how many.
+    async fn deliver(&self, alert: &Alert) -> Result<(), (String, u32)> {
         let mut wait = self.backoff;
-        let mut attempt = 0;
+        let mut attempts = 0;
         loop {
+            attempts += 1;
             let why = match self.post(&alert.body).await {
                 Ok(()) => return Ok(()),
-                Err((why, false)) => return Err(why),
+                Err((why, false)) => return Err((why, attempts)),
                 Err((why, true)) => why,
             };
-            attempt += 1;
-            if attempt > RETRIES {
-                return Err(why);
+            if attempts > RETRIES {
+                return Err((why, attempts));
             }
             tokio::time::sleep(wait).await;
             wait *= 2;
