@@ -1,15 +1,12 @@
 //! Connection establishment for the measuring engine (docs/behaviour.md#phases): the name lookup,
 //! TCP, a CONNECT tunnel through a proxy and the TLS handshake, each timestamped where it happens
-//! on the monotonic clock. The pooled client asks this connector for a connection only when it
-//! has no idle one, so a connection's [`Established`] record says what setting it up cost.
+//! on the monotonic clock. The pool asks this connector for a connection only when it has no
+//! idle one, so a connection's [`Established`] record says what setting it up cost.
 
 use super::error::ConnectError;
 use super::{ClientOptions, Credentials};
 use http::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
-use hyper_util::rt::TokioIo;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,10 +74,6 @@ impl Established {
     }
 }
 
-/// The connection record, as the pooled client hands it to every response (an extension).
-#[derive(Debug, Clone)]
-pub(crate) struct ConnectionInfo(pub Arc<Established>);
-
 /// The connector of the run's one pooled client.
 #[derive(Clone)]
 pub(crate) struct Connector {
@@ -109,29 +102,14 @@ impl Connector {
         }
     }
 
-    /// The proxy a request to `uri` goes through, if any.
-    pub fn proxy_for(&self, uri: &Uri) -> Option<Intercept> {
-        self.shared.proxy.as_ref()?.intercept(uri)
-    }
-}
-
-impl tower_service::Service<Uri> for Connector {
-    type Response = TokioIo<Stream>;
-    type Error = ConnectError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, ConnectError>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ConnectError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let shared = self.shared.clone();
-        Box::pin(async move { shared.connect(uri).await.map(TokioIo::new) })
+    /// A new connection to `uri`'s origin (through a proxy when one applies).
+    pub async fn connect(&self, uri: &Uri) -> Result<Stream, ConnectError> {
+        self.shared.connect(uri).await
     }
 }
 
 impl Shared {
-    async fn connect(&self, uri: Uri) -> Result<Stream, ConnectError> {
+    async fn connect(&self, uri: &Uri) -> Result<Stream, ConnectError> {
         let started = Instant::now();
         let https = uri.scheme_str() == Some("https");
         let host = uri
@@ -139,7 +117,7 @@ impl Shared {
             .ok_or_else(|| ConnectError::other("invalid request", format!("no host in {uri}")))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let proxy = self.proxy.as_ref().and_then(|m| m.intercept(&uri));
+        let proxy = self.proxy.as_ref().and_then(|m| m.intercept(uri));
         // The one place a destination is rewritten (`--resolve`, `--connect-to`); the URL, the
         // `Host` header, SNI and the certificate check keep the URL's host. A proxy gets it all.
         let (dial_host, dial_port) = match &proxy {
@@ -174,17 +152,18 @@ impl Shared {
         };
         Ok(Stream {
             inner: stream,
-            info: ConnectionInfo(Arc::new(Established {
+            established: Arc::new(Established {
                 started,
                 resolved,
                 connected,
                 secured,
                 peer_certificate,
                 claimed: AtomicBool::new(false),
-            })),
+            }),
             h2,
             // Plain HTTP through a proxy: requests go to it in absolute form.
             proxied: proxy.is_some() && !https,
+            proxy_auth: proxy.as_ref().and_then(|p| p.basic_auth().cloned()),
         })
     }
 
@@ -295,9 +274,10 @@ async fn tunnel(tcp: &mut TcpStream, host: &str, port: u16, proxy: &Intercept) -
 /// A connection to a server: plain TCP or TLS over it.
 pub struct Stream {
     inner: Inner,
-    info: ConnectionInfo,
+    established: Arc<Established>,
     h2: bool,
     proxied: bool,
+    proxy_auth: Option<http::HeaderValue>,
 }
 
 enum Inner {
@@ -305,14 +285,24 @@ enum Inner {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-impl Connection for Stream {
-    fn connected(&self) -> Connected {
-        let connected = Connected::new().proxy(self.proxied).extra(self.info.clone());
-        if self.h2 {
-            connected.negotiated_h2()
-        } else {
-            connected
-        }
+impl Stream {
+    pub fn established(&self) -> Arc<Established> {
+        self.established.clone()
+    }
+
+    /// HTTP/2 was agreed by ALPN.
+    pub fn h2(&self) -> bool {
+        self.h2
+    }
+
+    /// Plain HTTP to a proxy, which takes requests in absolute form.
+    pub fn proxied(&self) -> bool {
+        self.proxied
+    }
+
+    /// The proxy's credentials, from its URL, for the requests sent to it.
+    pub fn proxy_auth(&self) -> Option<http::HeaderValue> {
+        self.proxy_auth.clone()
     }
 }
 

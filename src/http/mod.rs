@@ -1,6 +1,6 @@
 //! The HTTP side of a check: the measuring engine of a run (docs/behaviour.md#phases) — one
-//! pooled hyper client over [`connect`]'s connector, sending one request and recording its
-//! answer (the timed span and its phases, the body cap, redirects) — [`decode`] for compressed
+//! [`pool`] of hyper connections made by [`connect`]'s connector, sending one request and
+//! recording its answer (the timed span and its phases, the body cap, redirects) — [`decode`] for compressed
 //! bodies, [`error`] for transport failures in words, [`headers`] for header names and merging,
 //! [`timing`] for the phases,
 //! [`route`] for where a request is dialed (`--resolve`, `--connect-to`) and [`identity`] for
@@ -12,6 +12,7 @@ mod decode;
 pub mod error;
 pub mod headers;
 pub mod identity;
+mod pool;
 pub mod route;
 pub mod timing;
 
@@ -22,9 +23,8 @@ pub use decode::ACCEPT_ENCODING;
 pub use headers::header_map;
 use http::Uri;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client as Pooled;
 use reqwest::header::{
-    ACCEPT, HeaderMap, HeaderName, HeaderValue, LOCATION, PROXY_AUTHORIZATION, USER_AGENT,
+    ACCEPT, HOST, HeaderMap, HeaderName, HeaderValue, LOCATION, PROXY_AUTHORIZATION, USER_AGENT,
 };
 use reqwest::{Method, Url};
 use std::time::{Duration, Instant};
@@ -104,8 +104,7 @@ pub struct Credentials {
 /// decompression (we decode under the size cap, and header assertions see what was sent).
 #[derive(Clone)]
 pub struct Client {
-    pool: Pooled<connect::Connector, Full<Bytes>>,
-    connector: connect::Connector,
+    pool: std::sync::Arc<pool::Pool>,
 }
 
 /// Builds the engine; `--cacert` is read now (a bad file exits 2 before any request), the
@@ -115,12 +114,9 @@ pub fn build_client(opts: &ClientOptions) -> Result<Client, String> {
     let proxy = proxy_configured(|name| std::env::var_os(name))
         .then(hyper_util::client::proxy::matcher::Matcher::from_env);
     let connector = connect::Connector::new(opts.clone(), credentials, proxy);
-    let pool = Pooled::builder(hyper_util::rt::TokioExecutor::new())
-        .pool_max_idle_per_host(opts.pool_size.max(1))
-        .pool_timer(hyper_util::rt::TokioTimer::new())
-        .timer(hyper_util::rt::TokioTimer::new())
-        .build(connector.clone());
-    Ok(Client { pool, connector })
+    Ok(Client {
+        pool: std::sync::Arc::new(pool::Pool::new(connector, opts.pool_size)),
+    })
 }
 
 /// The client for calls that are not measurements (the Vercel API, `--wait`): reqwest, with the
@@ -175,15 +171,18 @@ fn proxy_configured(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
 pub struct Prepared {
     pub method: Method,
     pub url: Url,
-    /// `url` as the client takes it, parsed once.
+    /// `url` as the client takes it, parsed once: whole for HTTP/2 and proxies.
     uri: Uri,
+    /// `uri`'s path and query, as HTTP/1.1 sends it to the server itself.
+    origin_form: Uri,
     /// The headers the check sends (what `-v` shows, what redirect hops start from).
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
     /// `headers` as they go on the wire, built once: our User-Agent and `Accept: */*` unless the
-    /// check set its own, and `Host` for `http://` (HTTP/1 only; hyper adds it for `https://`,
-    /// where HTTP/2 has none).
+    /// check set its own, and `Host`, which HTTP/1.1 needs (HTTP/2 sends the URI's authority).
     wire: HeaderMap,
+    /// `Host` in `wire` is ours, not the check's: it stays off HTTP/2.
+    our_host: bool,
     /// The suite's cookie jar, unless the suite or the check turned cookies off: read before
     /// every hop, filled from every answer, redirects included (docs/behaviour.md#cookies).
     /// The first request's lookup and the last answer's store happen outside the timed span.
@@ -209,29 +208,35 @@ impl Prepared {
             .as_str()
             .parse::<Uri>()
             .map_err(|e| format!("invalid URL {:?}: {e}", url.as_str()))?;
+        let origin_form = match uri.path_and_query() {
+            Some(pq) => Uri::from_maybe_shared(Bytes::copy_from_slice(pq.as_str().as_bytes())),
+            None => Uri::from_maybe_shared(Bytes::from_static(b"/")),
+        }
+        .map_err(|e| format!("invalid URL {:?}: {e}", url.as_str()))?;
         let mut wire = headers.clone();
         wire.entry(USER_AGENT)
             .or_insert_with(|| HeaderValue::from_static(USER_AGENT_VALUE));
         wire.entry(ACCEPT)
             .or_insert_with(|| HeaderValue::from_static("*/*"));
-        if url.scheme() == "http"
-            && let Some(host) = url.host_str()
-        {
+        let our_host = !wire.contains_key(HOST);
+        if our_host && let Some(host) = url.host_str() {
             let authority = match url.port() {
                 Some(port) => format!("{host}:{port}"),
                 None => host.to_string(),
             };
             if let Ok(value) = HeaderValue::from_str(&authority) {
-                wire.entry(reqwest::header::HOST).or_insert(value);
+                wire.insert(HOST, value);
             }
         }
         Ok(Prepared {
             method,
             url,
             uri,
+            origin_form,
             headers,
             body,
             wire,
+            our_host,
             jar: None,
         })
     }
@@ -332,25 +337,16 @@ async fn exchange(
         let current = hop.as_ref().unwrap_or(first);
         check_host(&current.url)?;
         let hop_started = Instant::now();
-        let mut request = client.request(current);
         let cookie = match hops {
             0 => first_cookie.map(std::borrow::Cow::Borrowed),
             _ => (first.jar.as_ref())
                 .and_then(|jar| jar.cookie_header(&current.url))
                 .map(std::borrow::Cow::Owned),
         };
-        if let Some(cookie) = cookie {
-            add_cookies(request.headers_mut(), &cookie);
-        }
-        let response = client
-            .pool
-            .request(request)
-            .await
-            .map_err(|e| error::describe_exchange(&e))?;
+        let (lease, response) = client.round_trip(current, cookie.as_deref()).await?;
         let head = Instant::now();
         ttfb.get_or_insert_with(|| head - started);
-        let info = response.extensions().get::<connect::ConnectionInfo>().cloned();
-        let timings = timing::up_to_head(hop_started, info.as_ref().map(|i| &*i.0), head);
+        let timings = timing::up_to_head(hop_started, Some(&*lease.wire.established), head);
         let timings = match earlier {
             Some(before) => before.then(timings),
             None => timings,
@@ -384,9 +380,11 @@ async fn exchange(
         }
         let (parts, body) = response.into_parts();
         let body = read_body(body, &parts.headers).await?;
+        let connection = lease.wire.established.clone();
+        client.pool.give_back(lease);
         return Ok(Raw {
             status: status.as_u16(),
-            connection: info.map(|i| i.0),
+            connection: Some(connection),
             headers: parts.headers,
             body,
             timings,
@@ -420,24 +418,55 @@ async fn read_body(mut body: hyper::body::Incoming, headers: &HeaderMap) -> Resu
 }
 
 impl Client {
-    /// The request hyper sends for `req`: its wire headers, and a proxy's credentials for plain
-    /// HTTP through it (a tunnel carries its own).
-    fn request(&self, req: &Prepared) -> hyper::Request<Full<Bytes>> {
-        let mut headers = req.wire.clone();
-        if req.uri.scheme_str() == Some("http")
-            && let Some(proxy) = self.connector.proxy_for(&req.uri)
-            && let Some(auth) = proxy.basic_auth()
-            && !headers.contains_key(PROXY_AUTHORIZATION)
-        {
-            headers.insert(PROXY_AUTHORIZATION, auth.clone());
+    /// Sends `req` on a connection of the pool and waits for the answer's head. A reused
+    /// connection that closed before the request left (the server's keep-alive ran out) is
+    /// replaced by a new one, once.
+    async fn round_trip(
+        &self,
+        req: &Prepared,
+        cookie: Option<&str>,
+    ) -> Result<(pool::Lease, hyper::Response<hyper::body::Incoming>), String> {
+        let mut fresh = false;
+        loop {
+            let mut lease = self.pool.checkout(&req.uri, fresh).await?;
+            match lease.send(request(req, &lease.wire, cookie)).await {
+                Ok(response) => return Ok((lease, response)),
+                Err(failed) if failed.retry && !fresh => fresh = true,
+                Err(failed) => return Err(failed.message),
+            }
         }
-        let body = req.body.clone().map(Full::new).unwrap_or_default();
-        let mut request = hyper::Request::new(body);
-        *request.method_mut() = req.method.clone();
-        *request.uri_mut() = req.uri.clone();
-        *request.headers_mut() = headers;
-        request
     }
+}
+
+/// The request hyper sends for `req` on a connection: its wire headers (no `Host` of ours on
+/// HTTP/2), the jar's cookies, the URI in the form the connection takes, and a proxy's
+/// credentials for plain HTTP through it (a tunnel carries its own).
+fn request(req: &Prepared, wire: &pool::Wire, cookie: Option<&str>) -> hyper::Request<Full<Bytes>> {
+    let mut headers = req.wire.clone();
+    if wire.h2 && req.our_host {
+        headers.remove(HOST);
+    }
+    if let Some(cookie) = cookie {
+        add_cookies(&mut headers, cookie);
+    }
+    let uri = match &wire.proxy {
+        Some(auth) => {
+            if let Some(auth) = auth
+                && !headers.contains_key(PROXY_AUTHORIZATION)
+            {
+                headers.insert(PROXY_AUTHORIZATION, auth.clone());
+            }
+            &req.uri
+        }
+        None if wire.h2 => &req.uri,
+        None => &req.origin_form,
+    };
+    let body = req.body.clone().map(Full::new).unwrap_or_default();
+    let mut request = hyper::Request::new(body);
+    *request.method_mut() = req.method.clone();
+    *request.uri_mut() = uri.clone();
+    *request.headers_mut() = headers;
+    request
 }
 
 /// Adds `from_jar`, the jar's cookies for the request, after any `Cookie` the check sets
