@@ -175,6 +175,8 @@ pub struct Prepared {
     uri: Uri,
     /// `uri`'s path and query, as HTTP/1.1 sends it to the server itself.
     origin_form: Uri,
+    /// Which of the pool's connections can carry it.
+    origin: pool::Origin,
     /// The headers the check sends (what `-v` shows, what redirect hops start from).
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
@@ -213,6 +215,8 @@ impl Prepared {
             None => Uri::from_maybe_shared(Bytes::from_static(b"/")),
         }
         .map_err(|e| format!("invalid URL {:?}: {e}", url.as_str()))?;
+        let origin =
+            pool::Origin::of(&uri).ok_or_else(|| format!("invalid URL {:?}: no host", url.as_str()))?;
         let mut wire = headers.clone();
         wire.entry(USER_AGENT)
             .or_insert_with(|| HeaderValue::from_static(USER_AGENT_VALUE));
@@ -233,6 +237,7 @@ impl Prepared {
             url,
             uri,
             origin_form,
+            origin,
             headers,
             body,
             wire,
@@ -428,7 +433,7 @@ impl Client {
     ) -> Result<(pool::Lease, hyper::Response<hyper::body::Incoming>), String> {
         let mut fresh = false;
         loop {
-            let mut lease = self.pool.checkout(&req.uri, fresh).await?;
+            let mut lease = self.pool.checkout(&req.uri, &req.origin, fresh).await?;
             match lease.send(request(req, &lease.wire, cookie)).await {
                 Ok(response) => return Ok((lease, response)),
                 Err(failed) if failed.retry && !fresh => fresh = true,

@@ -19,19 +19,25 @@ use std::sync::{Arc, Mutex};
 
 type Body = Full<Bytes>;
 
-/// Which connections can carry a request: same scheme, same host and port.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Origin {
-    https: bool,
-    authority: Authority,
-}
+/// Which connections can carry a request: same scheme, same host and port, as
+/// `scheme://authority` in lower case, worked out once per prepared request (compared on every
+/// checkout, so a plain byte comparison rather than `Authority`'s case-blind one).
+#[derive(Debug, Clone)]
+pub(crate) struct Origin(Arc<str>);
 
 impl Origin {
     pub fn of(uri: &Uri) -> Option<Origin> {
-        Some(Origin {
-            https: uri.scheme_str() == Some("https"),
-            authority: uri.authority()?.clone(),
-        })
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let authority: &Authority = uri.authority()?;
+        Some(Origin(
+            format!("{scheme}://{authority}").to_ascii_lowercase().into(),
+        ))
+    }
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, other: &Origin) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
     }
 }
 
@@ -94,9 +100,8 @@ impl Pool {
 
     /// An open connection to `uri`'s origin: an idle one, else a new one. `fresh` skips the idle
     /// ones (after one closed under a request).
-    pub async fn checkout(&self, uri: &Uri, fresh: bool) -> Result<Lease, String> {
-        let origin = Origin::of(uri).ok_or_else(|| format!("invalid URL {uri}: no host"))?;
-        while !fresh && let Some(mut lease) = self.take_idle(&origin) {
+    pub async fn checkout(&self, uri: &Uri, origin: &Origin, fresh: bool) -> Result<Lease, String> {
+        while !fresh && let Some(mut lease) = self.take_idle(origin) {
             match &mut lease.sender {
                 // Its last answer was read; hyper may not have marked it ready yet.
                 Sender::H1(sender) => {
@@ -107,7 +112,7 @@ impl Pool {
                 Sender::H2(_) => return Ok(lease),
             }
         }
-        self.connect(uri, origin).await
+        self.connect(uri, origin.clone()).await
     }
 
     fn take_idle(&self, origin: &Origin) -> Option<Lease> {

@@ -8,6 +8,7 @@ use cookie_store::{CookieStore, RawCookie};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A bare cookie value shorter than this is not masked on its own (`consent=1`: masking every
 /// `1` would garble every report); its `name=value` form and the headers carrying it still are.
@@ -16,6 +17,8 @@ const SHORTEST_MASKED_VALUE: usize = 4;
 /// One suite's cookies, shared by its checks (and their samples) for one run.
 pub struct Jar {
     store: Mutex<CookieStore>,
+    /// No answer has set a cookie yet: most suites' every request, looked up without the lock.
+    empty: AtomicBool,
     redactor: Redactor,
 }
 
@@ -32,6 +35,7 @@ impl Jar {
     pub fn new(redactor: Redactor) -> Jar {
         Jar {
             store: Mutex::new(CookieStore::default()),
+            empty: AtomicBool::new(true),
             redactor,
         }
     }
@@ -57,6 +61,9 @@ impl Jar {
 
 impl CookieJar for Jar {
     fn cookie_header(&self, url: &Url) -> Option<String> {
+        if self.empty.load(Ordering::Acquire) {
+            return None;
+        }
         let store = self.lock();
         let pairs: Vec<String> = store
             .get_request_values(url)
@@ -86,6 +93,7 @@ impl CookieJar for Jar {
         }
         if !cookies.is_empty() {
             self.lock().store_response_cookies(cookies.into_iter(), url);
+            self.empty.store(false, Ordering::Release);
         }
     }
 }

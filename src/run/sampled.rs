@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Half of tokio's timer resolution (1 ms).
+const HALF_TICK: Duration = Duration::from_micros(500);
+
 /// What a sampled check sends, and how.
 pub(crate) struct Samples {
     pub planned: Arc<PlannedSuite>,
@@ -90,7 +93,10 @@ impl SampleJob {
             }
             let due = s.rate.map(|r| self.start + r.due(i));
             if let Some(due) = due {
-                tokio::time::sleep_until(due.into()).await;
+                // tokio's timer fires on the millisecond tick after the deadline: asking half a
+                // tick early centres the send on the due time (docs/suites.md#rate).
+                let wake = due.checked_sub(HALF_TICK).unwrap_or(due);
+                tokio::time::sleep_until(wake.into()).await;
             }
             let Some(slot) = acquire_slot(ctx).await else {
                 return;
