@@ -11,6 +11,13 @@ use tokio::sync::OwnedSemaphorePermit;
 /// A request slot, or `None` once the run is interrupted: after a signal no new request goes
 /// out, not even one that was already waiting for its slot.
 pub(crate) async fn acquire_slot(ctx: &Ctx) -> Option<OwnedSemaphorePermit> {
+    if ctx.control.is_halted() {
+        return None;
+    }
+    // A free slot is taken without arming the wait on the signal (every sample asks).
+    if let Ok(slot) = ctx.requests.clone().try_acquire_owned() {
+        return Some(slot);
+    }
     tokio::select! {
         biased;
         _ = ctx.control.halted() => None,
