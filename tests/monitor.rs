@@ -6,7 +6,7 @@ mod support;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::process::{Run, Running};
-use support::server::{Recorded, Reply, SilentServer, TestServer};
+use support::server::{RawServer, Recorded, Reply, SilentServer, TestServer};
 use support::workspace::Workspace;
 
 /// `GET /flaky` and `GET /ok`, one request each per round.
@@ -614,4 +614,47 @@ fn a_webhook_that_keeps_failing_is_warned_about_by_its_origin_only() {
         assert!(run.stderr.contains(&refused), "{refused}\n{run}");
     }
     assert!(!run.all().contains("sekrit-token"), "{run}");
+}
+
+/// A server whose keep-alive runs out: one answer per connection, with nothing saying the
+/// connection ends, then the connection closed 20 ms later.
+fn closing_when_idle(connections: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> RawServer {
+    use tokio::io::AsyncWriteExt;
+    RawServer::start(move |mut s| {
+        connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            support::server::read_head(&mut s).await;
+            let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+            let _ = s.write_all(answer.as_bytes()).await;
+            let _ = s.flush().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+}
+
+#[test]
+fn a_connection_the_server_closed_while_idle_is_not_used_again() {
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = closing_when_idle(connections.clone());
+    let ws = Workspace::suite(
+        "customer: shop\nchecks:\n  - name: GET /\n    request: { path: / }\n    expect: { status: 200 }\n",
+    );
+    let mut cmd = ws.cmd();
+    cmd.args(["localhost", "--base-url", &server.url(), "-s", "suites", "--yes"])
+        .args(["--every", "300ms", "--rounds", "3", "--format", "json"]);
+    let run = Run::of(&mut cmd);
+    run.code(0);
+    let rounds: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not a JSON line: {l}")))
+        .collect();
+    assert_eq!(rounds.len(), 3, "{run}");
+    for r in &rounds {
+        let check = support::check(r, "GET /");
+        assert_eq!(check["status"], "passed", "{run}");
+        // The pool noticed the close: every round dialed anew instead of failing on a dead one.
+        assert_eq!(check["timings_ms"]["reused"], false, "{run}");
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
