@@ -74,7 +74,7 @@ impl Established {
     }
 }
 
-/// The connector of the run's one pooled client.
+/// The connector of the run's one pool of connections.
 #[derive(Clone)]
 pub(crate) struct Connector {
     shared: Arc<Shared>,

@@ -70,7 +70,7 @@ pub fn describe_exchange(e: &(dyn std::error::Error + 'static)) -> String {
     }
     let chain = layers.join(": ");
     let cause = classify(&chain.to_ascii_lowercase()).unwrap_or("request failed");
-    // hyper-util's outer layer (`client error (SendRequest)`) says nothing of the cause.
+    // An outer layer such as `client error (SendRequest)` says nothing of the cause.
     let inner: Vec<&String> = layers
         .iter()
         .filter(|l| !(l.starts_with("client error (") && l.ends_with(')')))
