@@ -1,10 +1,10 @@
-//! The run's connections (docs/behaviour.md#phases): one pool over hyper's connection API, as
+//! The run's connections (docs/behaviour.md#the-http-client): one pool over hyper's connection API, as
 //! oha drives it. A request checks a connection out for itself (HTTP/1.1) or shares one
 //! (HTTP/2, chosen by ALPN), and an HTTP/1.1 connection comes back once its answer's body was
 //! read whole, so the next sample takes it at once. hyper-util's pooled client did the same with
 //! a keyed map, waiter queues and a race between checkout and connect on every request; a run has
 //! a handful of origins and one request per connection at a time, so a short list under a lock
-//! is all it needs (BENCHMARKS.md, "The measuring engine").
+//! is all it needs (BENCHMARKS.md, "The measuring engine with its own pool").
 
 use super::connect::{Connector, Established, Stream};
 use super::error::{self, ConnectError};
