@@ -39,8 +39,10 @@ pub fn latency_stats(latencies_ms: &mut [f64]) -> Option<LatencyStats> {
 
 /// Every sample's latency as an HdrHistogram: microseconds, 3 significant digits, 1 µs to 1 hour.
 /// Its standard V2 deflate interchange form (base64) is what any HdrHistogram library reads.
+/// Shared until written to: reports are cloned whole (to mask them, per monitor round) and a
+/// copy of the counts each time was most of what a clone cost.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LatencyHistogram(hdrhistogram::Histogram<u64>);
+pub struct LatencyHistogram(std::sync::Arc<hdrhistogram::Histogram<u64>>);
 
 /// The tag of the interchange form in a report (`"encoding"`).
 pub const HISTOGRAM_ENCODING: &str = "hdr-v2-deflate-base64";
@@ -68,7 +70,7 @@ impl LatencyHistogram {
     /// digits only), and [`LatencyHistogram::encode`] writes the full range.
     pub fn new() -> Self {
         let h = hdrhistogram::Histogram::new(SIGNIFICANT_DIGITS).expect("3 digits are valid");
-        LatencyHistogram(h)
+        LatencyHistogram(std::sync::Arc::new(h))
     }
 
     /// Records one latency; anything beyond the range counts at its edge, so no sample is lost.
@@ -80,8 +82,9 @@ impl LatencyHistogram {
     /// `n` samples of `us` microseconds (already in range). Recording grows the histogram; the
     /// saturating form would pin the value to the current top instead.
     fn record_us(&mut self, us: u64, n: u64) {
-        if self.0.record_n(us, n).is_err() {
-            self.0.saturating_record_n(us, n);
+        let h = std::sync::Arc::make_mut(&mut self.0);
+        if h.record_n(us, n).is_err() {
+            h.saturating_record_n(us, n);
         }
     }
 
@@ -97,7 +100,7 @@ impl LatencyHistogram {
     /// Adds every sample of `other`, as if they had been recorded here.
     pub fn add(&mut self, other: &LatencyHistogram) {
         // The same buckets on both sides, and this one grows: adding cannot fail.
-        let _ = self.0.add(&other.0);
+        let _ = std::sync::Arc::make_mut(&mut self.0).add(&*other.0);
     }
 
     /// The p-th percentile (0–100) in milliseconds, exact to the histogram's 3 digits.
@@ -177,7 +180,7 @@ impl LatencyHistogram {
             ));
         }
         let mut out = LatencyHistogram::new();
-        out.0
+        std::sync::Arc::make_mut(&mut out.0)
             .add(&h)
             .map_err(|e| format!("histogram out of range: {e:?}"))?;
         Ok(out)
@@ -299,7 +302,7 @@ mod tests {
         use hdrhistogram::serialization::Serializer;
         let mut full =
             hdrhistogram::Histogram::<u64>::new_with_bounds(1, HIGHEST_US, SIGNIFICANT_DIGITS).unwrap();
-        full.add(&h.0).unwrap();
+        full.add(&*h.0).unwrap();
         let mut bytes = Vec::new();
         hdrhistogram::serialization::V2DeflateSerializer::new()
             .serialize(&full, &mut bytes)
