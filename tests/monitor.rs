@@ -331,6 +331,47 @@ fn a_webhook_that_never_answers_does_not_delay_the_rounds() {
 }
 
 #[test]
+fn a_webhook_too_far_behind_loses_its_oldest_alerts_not_the_latest() {
+    // A change every round, while the first delivery hangs: round 1's alert is in flight and at
+    // most 2 wait, so each new round pushes out the oldest waiting one.
+    let server = TestServer::builder()
+        .route_fn("/flaky", failing_on(&[1, 3, 5, 7]))
+        .route("/ok", Reply::text("ok"))
+        .start();
+    let silent = SilentServer::new();
+    let ws = Workspace::suite(TWO_CHECKS);
+    let url = format!("{}/services/T000/B000/sekrit-hook-token", silent.url());
+    let running = spawn(
+        &ws,
+        &server,
+        &["--every", "100ms", "--rounds", "100", "--webhook", &url],
+        &[("ENDPOINT_CHECK_WEBHOOK_QUEUE", "2")],
+    );
+    silent.wait_for_connection(Duration::from_secs(20));
+    // Round 8's alert pushes out round 6's.
+    let seen = running.wait_for_stderr("round 6's alert", Duration::from_secs(30));
+    running.signal(libc::SIGTERM);
+    let run = running.wait(Duration::from_secs(20));
+    assert_eq!(run.code, Some(143), "{run}");
+    for dropped in 2..=6 {
+        assert!(
+            run.stderr.contains(&format!(
+                "is 2 alerts behind; round {dropped}'s alert, the oldest waiting, is dropped"
+            )),
+            "round {dropped}: {seen}\n{run}"
+        );
+    }
+    // The newest rounds are the ones kept, never dropped.
+    for kept in [1, 7, 8] {
+        assert!(
+            !run.stderr.contains(&format!("round {kept}'s alert, the oldest")),
+            "{run}"
+        );
+    }
+    assert!(!run.all().contains("sekrit-hook-token"), "{run}");
+}
+
+#[test]
 fn sigterm_mid_round_exits_143_writes_the_reports_and_sends_no_alert_for_the_cut_round() {
     // Round 2's /flaky answers 503 after 1 s: judged, it would alert; cut, it must not.
     let server = TestServer::builder()

@@ -1,9 +1,11 @@
 //! Delivering alerts to `--webhook` URLs (docs/monitor.md#alerts).
 
 use crate::redact::Redactor;
+use std::collections::VecDeque;
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 /// A usage error unless `url` is an absolute http(s) URL. The message names only its origin:
@@ -32,9 +34,18 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// Retries after the first attempt; the waits before them double from [`first_backoff`].
 const RETRIES: u32 = 3;
 
-/// Alerts waiting for one webhook: past this, a new round's alert for it is dropped (with a
-/// warning), so a webhook that is down for a day does not hold a day of alerts in memory.
+/// Alerts waiting for one webhook: past this, its oldest waiting alert is dropped (with a
+/// warning), so a webhook that is down for a day does not hold a day of alerts in memory and the
+/// latest state still gets out when it comes back. `ENDPOINT_CHECK_WEBHOOK_QUEUE` sets another
+/// (meant for tests).
 const QUEUE: usize = 64;
+
+fn queue_size() -> usize {
+    crate::env::process_lookup("ENDPOINT_CHECK_WEBHOOK_QUEUE")
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(QUEUE)
+}
 
 /// The wait before the first retry: 1 s, or `ENDPOINT_CHECK_WEBHOOK_BACKOFF` (a duration; meant
 /// for tests, which cannot wait 7 s for three retries).
@@ -50,9 +61,56 @@ struct Alert {
     body: String,
 }
 
+/// The alerts waiting for one webhook, oldest first, and whether more may come.
+#[derive(Default)]
+struct Queue {
+    waiting: Mutex<(VecDeque<Alert>, bool)>,
+    changed: Notify,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Alert>, bool)> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `alert`; past `size` waiting, the oldest comes out and is returned.
+    fn push(&self, alert: Alert, size: usize) -> Option<Alert> {
+        let mut waiting = self.lock();
+        waiting.0.push_back(alert);
+        let dropped = (waiting.0.len() > size).then(|| waiting.0.pop_front()).flatten();
+        drop(waiting);
+        self.changed.notify_one();
+        dropped
+    }
+
+    /// No alert will come after those waiting.
+    fn close(&self) {
+        self.lock().1 = true;
+        self.changed.notify_one();
+    }
+
+    /// The next alert, or `None` once the queue is closed and empty.
+    async fn next(&self) -> Option<Alert> {
+        loop {
+            let notified = self.changed.notified();
+            {
+                let mut waiting = self.lock();
+                if let Some(alert) = waiting.0.pop_front() {
+                    return Some(alert);
+                }
+                if waiting.1 {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
 /// One sender per `--webhook`, each delivering its alerts in round order in the background.
 pub struct Webhooks {
-    queues: Vec<(String, mpsc::Sender<Alert>)>,
+    queues: Vec<(String, Arc<Queue>)>,
+    size: usize,
     tasks: Vec<JoinHandle<()>>,
     redactor: Redactor,
 }
@@ -62,6 +120,7 @@ impl Webhooks {
     pub fn start(urls: &[String], redactor: &Redactor) -> Result<Webhooks, String> {
         let mut webhooks = Webhooks {
             queues: Vec::new(),
+            size: queue_size(),
             tasks: Vec::new(),
             redactor: redactor.clone(),
         };
@@ -77,7 +136,7 @@ impl Webhooks {
         let backoff = first_backoff();
         for url in urls {
             redactor.add(url);
-            let (tx, rx) = mpsc::channel(QUEUE);
+            let queue = Arc::new(Queue::default());
             let origin = origin(url);
             let target = Target {
                 url: url.clone(),
@@ -86,8 +145,10 @@ impl Webhooks {
                 backoff,
                 redactor: redactor.clone(),
             };
-            webhooks.tasks.push(tokio::spawn(target.deliver_all(rx)));
-            webhooks.queues.push((origin, tx));
+            webhooks
+                .tasks
+                .push(tokio::spawn(target.deliver_all(queue.clone())));
+            webhooks.queues.push((origin, queue));
         }
         Ok(webhooks)
     }
@@ -100,12 +161,12 @@ impl Webhooks {
                 round,
                 body: body.clone(),
             };
-            if let Err(mpsc::error::TrySendError::Full(alert)) = queue.try_send(alert) {
+            if let Some(oldest) = queue.push(alert, self.size) {
                 warn(
                     &self.redactor,
                     &format!(
-                        "webhook {origin} is {QUEUE} alerts behind; round {}'s alert is dropped",
-                        alert.round
+                        "webhook {origin} is {} alerts behind; round {}'s alert, the oldest waiting, is dropped",
+                        self.size, oldest.round
                     ),
                 );
             }
@@ -114,9 +175,9 @@ impl Webhooks {
 
     /// Waits for the alerts still queued, retries included; with `within`, no longer than that
     /// (after a signal), then says how many webhooks were left undelivered.
-    pub async fn finish(self, within: Option<Duration>) {
-        drop(self.queues);
-        let all = futures::future::join_all(self.tasks);
+    pub async fn finish(mut self, within: Option<Duration>) {
+        self.close();
+        let all = futures::future::join_all(std::mem::take(&mut self.tasks));
         let Some(within) = within else {
             all.await;
             return;
@@ -133,6 +194,22 @@ impl Webhooks {
     }
 }
 
+impl Webhooks {
+    fn close(&self) {
+        for (_, queue) in &self.queues {
+            queue.close();
+        }
+    }
+}
+
+/// Dropped without [`Webhooks::finish`] (a monitor that failed), the delivery tasks still end
+/// once what is queued is out.
+impl Drop for Webhooks {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 /// One webhook.
 struct Target {
     url: String,
@@ -143,8 +220,8 @@ struct Target {
 }
 
 impl Target {
-    async fn deliver_all(self, mut queue: mpsc::Receiver<Alert>) {
-        while let Some(alert) = queue.recv().await {
+    async fn deliver_all(self, queue: Arc<Queue>) {
+        while let Some(alert) = queue.next().await {
             if let Err((why, attempts)) = self.deliver(&alert).await {
                 let tries = match attempts {
                     1 => "1 attempt".to_string(),
