@@ -372,6 +372,43 @@ fn a_webhook_too_far_behind_loses_its_oldest_alerts_not_the_latest() {
 }
 
 #[test]
+fn a_webhook_asking_to_retry_after_a_second_is_tried_again_no_sooner() {
+    let server = TestServer::builder()
+        .route_fn("/flaky", failing_on(&[1]))
+        .route("/ok", Reply::text("ok"))
+        .start();
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let hook = TestServer::builder()
+        .route_fn("/hook", move |_, k| {
+            seen.lock().unwrap().push(Instant::now());
+            match k {
+                1 => Reply::status(429).header("retry-after", "1"),
+                _ => Reply::status(200),
+            }
+        })
+        .start();
+    let ws = Workspace::suite(TWO_CHECKS);
+    let url = format!("{}/hook", hook.url());
+    let mut cmd = ws.cmd();
+    cmd.args(["localhost", "--base-url", &server.url(), "-s", "suites", "--yes"])
+        .args(["--every", "100ms", "--rounds", "2", "--webhook", &url])
+        // Without Retry-After the retry would come after 10 ms.
+        .env("ENDPOINT_CHECK_WEBHOOK_BACKOFF", "10ms");
+    let run = Run::of(&mut cmd);
+    run.code(0);
+    let arrivals = arrivals.lock().unwrap().clone();
+    // Round 1's alert twice (429, then 200), then round 2's recovery, in order.
+    assert_eq!(arrivals.len(), 3, "{run}");
+    let bodies = deliveries(&hook);
+    assert_eq!(bodies[0], bodies[1]);
+    assert_ne!(bodies[1], bodies[2]);
+    let gap = arrivals[1] - arrivals[0];
+    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
+    assert!(!run.stderr.contains("warning"), "{run}");
+}
+
+#[test]
 fn sigterm_mid_round_exits_143_writes_the_reports_and_sends_no_alert_for_the_cut_round() {
     // Round 2's /flaky answers 503 after 1 s: judged, it would alert; cut, it must not.
     let server = TestServer::builder()

@@ -238,28 +238,32 @@ impl Target {
         }
     }
 
-    /// POSTs `alert`, again after a transport error, a 429 or a 5xx, waiting 1 s, 2 s, 4 s; the
-    /// error says why the last attempt failed, and after how many.
+    /// POSTs `alert`, again after a transport error, a 429 or a 5xx, waiting 1 s, 2 s, 4 s (or
+    /// longer when the answer says `Retry-After`); the error says why the last attempt failed,
+    /// and after how many.
     async fn deliver(&self, alert: &Alert) -> Result<(), (String, u32)> {
         let mut wait = self.backoff;
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let why = match self.post(&alert.body).await {
+            let (why, asked) = match self.post(&alert.body).await {
                 Ok(()) => return Ok(()),
-                Err((why, false)) => return Err((why, attempts)),
-                Err((why, true)) => why,
+                Err(Failure { why, again: None }) => return Err((why, attempts)),
+                Err(Failure {
+                    why,
+                    again: Some(asked),
+                }) => (why, asked),
             };
             if attempts > RETRIES {
                 return Err((why, attempts));
             }
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep(asked.map_or(wait, |asked| asked.min(MAX_RETRY_AFTER).max(wait))).await;
             wait *= 2;
         }
     }
 
-    /// One attempt; the error says why and whether another attempt may succeed.
-    async fn post(&self, body: &str) -> Result<(), (String, bool)> {
+    /// One attempt.
+    async fn post(&self, body: &str) -> Result<(), Failure> {
         let sent = self
             .client
             .post(&self.url)
@@ -269,15 +273,37 @@ impl Target {
             .await;
         match sent {
             // Without the URL: it is a secret.
-            Err(e) => Err((crate::http::error::describe(&e.without_url()), true)),
+            Err(e) => Err(Failure {
+                why: crate::http::error::describe(&e.without_url()),
+                again: Some(None),
+            }),
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => {
                 let status = r.status();
                 let again = status.as_u16() == 429 || status.is_server_error();
-                Err((format!("HTTP {}", status.as_u16()), again))
+                Err(Failure {
+                    why: format!("HTTP {}", status.as_u16()),
+                    again: again.then(|| retry_after(r.headers())),
+                })
             }
         }
     }
+}
+
+/// Why an attempt failed, and whether another may succeed: `Some` with the wait the server
+/// asked for, if it did.
+struct Failure {
+    why: String,
+    again: Option<Option<Duration>>,
+}
+
+/// The longest `Retry-After` honoured: a webhook asking for more is tried again after this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// `Retry-After` in seconds (RFC 9110; the HTTP-date form is not read).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    text.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn warn(redactor: &Redactor, message: &str) {
