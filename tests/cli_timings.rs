@@ -168,6 +168,35 @@ fn a_second_request_on_the_same_connection_is_reused_and_has_no_connection_phase
     );
 }
 
+/// Answers one request per connection, with nothing saying the connection ends, and closes it
+/// at once: every connection the client keeps is dead by the time it is used again.
+fn closing_after_each_answer() -> RawServer {
+    RawServer::start(|mut s| async move {
+        read_head(&mut s).await;
+        let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+        let _ = s.write_all(answer.as_bytes()).await;
+        let _ = s.flush().await;
+    })
+}
+
+#[test]
+fn a_kept_connection_the_server_closed_is_replaced_not_counted_as_a_failure() {
+    let server = closing_after_each_answer();
+    let ws = Workspace::suite(
+        "customer: t\nchecks:\n  - name: GET /\n    request: { path: / }\n    expect: { status: 200 }\n",
+    );
+    let mut cmd = ws.cmd();
+    cmd.args(["-s", "suites", "--base-url", &server.url(), "--color", "never"])
+        .args(["--samples", "200", "-j", "1", "--format", "json"]);
+    // Each sample finds the connection the last one left either seen closed (not used) or dead
+    // under its request (sent again, once, on a new connection), never a failed sample.
+    let run = support::process::Run::of(&mut cmd);
+    run.code(0);
+    let report: Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    let check = support::check(&report, "GET /");
+    assert_eq!(check["passed_samples"], 200, "{check:#}");
+}
+
 #[test]
 fn a_host_name_is_looked_up_and_an_https_check_has_a_handshake() {
     let server = server();

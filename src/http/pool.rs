@@ -84,8 +84,10 @@ pub(crate) struct Pool {
 /// Why a request got no answer, and whether it may go again on another connection.
 pub(crate) struct Failed {
     pub message: String,
-    /// The request never left: a reused connection had closed under it (the server's keep-alive
-    /// ran out), so a fresh connection may carry it, as hyper-util's client did.
+    /// A reused connection turned out dead (the server's keep-alive ran out as the request came):
+    /// the request never left, or it was idempotent and the connection closed or was reset
+    /// before any answer. A fresh connection may carry it, as curl and browsers do
+    /// (docs/behaviour.md#the-http-client).
     pub retry: bool,
 }
 
@@ -212,16 +214,36 @@ impl Pool {
 impl Lease {
     /// Sends `request` and waits for the answer's head.
     pub async fn send(&mut self, request: hyper::Request<Body>) -> Result<hyper::Response<Incoming>, Failed> {
+        let idempotent = request.method().is_idempotent();
         let result = match &mut self.sender {
             Sender::H1(sender) => sender.try_send_request(request).await,
             Sender::H2(sender) => sender.try_send_request(request).await,
         };
         result.map_err(|mut e| {
-            let retry = self.reused && e.take_message().is_some();
+            let unsent = e.take_message().is_some();
+            let error = e.into_error();
             Failed {
-                message: error::describe_exchange(&e.into_error()),
-                retry,
+                retry: self.reused && (unsent || (idempotent && died_before_answering(&error))),
+                message: error::describe_exchange(&error),
             }
         })
     }
+}
+
+/// The connection ended, or was reset, before any of an answer came.
+fn died_before_answering(e: &hyper::Error) -> bool {
+    if e.is_incomplete_message() {
+        return true;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            );
+        }
+        cause = c.source();
+    }
+    false
 }
