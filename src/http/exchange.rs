@@ -114,7 +114,7 @@ async fn exchange(
         let (lease, response) = client.round_trip(current, cookie.as_deref()).await?;
         let head = Instant::now();
         ttfb.get_or_insert_with(|| head - started);
-        let timings = timing::up_to_head(hop_started, Some(&*lease.wire.established), head);
+        let timings = timing::up_to_head(hop_started, &lease.wire.established, head);
         let timings = match earlier {
             Some(before) => before.then(timings),
             None => timings,

@@ -48,8 +48,15 @@ pub(crate) struct Wire {
     pub established: Arc<Established>,
     /// HTTP/2: the URI goes whole, no `Host` header.
     pub h2: bool,
-    /// Plain HTTP through a proxy: the URI goes whole (absolute form), with these credentials.
-    pub proxy: Option<Option<HeaderValue>>,
+    /// Plain HTTP through a proxy: the URI goes whole (absolute form), with the proxy's
+    /// credentials when its URL has some.
+    pub proxy: Option<Proxied>,
+}
+
+/// A connection to a proxy that takes plain HTTP requests for other hosts.
+#[derive(Clone)]
+pub(crate) struct Proxied {
+    pub auth: Option<HeaderValue>,
 }
 
 /// A connection checked out for one request.
@@ -151,7 +158,9 @@ impl Pool {
         let wire = Wire {
             established: stream.established(),
             h2: stream.h2(),
-            proxy: stream.proxied().then(|| stream.proxy_auth()),
+            proxy: stream.proxied().then(|| Proxied {
+                auth: stream.proxy_auth(),
+            }),
         };
         let io = TokioIo::new(stream);
         let handshake_failed = |e: hyper::Error| error::describe_exchange(&e);

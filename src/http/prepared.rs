@@ -107,8 +107,8 @@ pub(super) fn request(
         add_cookies(&mut headers, cookie);
     }
     let uri = match &wire.proxy {
-        Some(auth) => {
-            if let Some(auth) = auth
+        Some(proxied) => {
+            if let Some(auth) = &proxied.auth
                 && !headers.contains_key(PROXY_AUTHORIZATION)
             {
                 headers.insert(PROXY_AUTHORIZATION, auth.clone());

@@ -91,15 +91,15 @@ impl Timings {
 /// connection this request did not wait for (an idle one, or one opened for another request)
 /// counts as reused. The time before the connector started (the pool's) counts in the first
 /// phase that happened.
-pub(crate) fn up_to_head(started: Instant, connection: Option<&Established>, head: Instant) -> Timings {
+pub(crate) fn up_to_head(started: Instant, conn: &Established, head: Instant) -> Timings {
     let since = |later: Instant, earlier: Instant| later.saturating_duration_since(earlier);
-    let Some(conn) = connection.filter(|c| c.claim(started)) else {
+    if !conn.claim(started) {
         return Timings {
             ttfb: since(head, started),
             reused: true,
             ..Timings::default()
         };
-    };
+    }
     let dns = conn.resolved.map(|at| since(at, started));
     let connect_from = conn.resolved.unwrap_or(started);
     let ready = conn.secured.unwrap_or(conn.connected);
