@@ -87,7 +87,7 @@ impl Timings {
 }
 
 /// The phases of one request up to its response head: it was handed to the client at
-/// `started`, on a connection set up as `connection` says, and its head came at `head`. A
+/// `started`, on a connection set up as `conn` says, and its head came at `head`. A
 /// connection this request did not wait for (an idle one, or one opened for another request)
 /// counts as reused. The time before the connector started (the pool's) counts in the first
 /// phase that happened.
