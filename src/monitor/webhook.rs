@@ -61,44 +61,54 @@ struct Alert {
     body: String,
 }
 
-/// The alerts waiting for one webhook, oldest first, and whether more may come.
+/// The alerts waiting for one webhook, and a wake-up for its delivery task.
 #[derive(Default)]
 struct Queue {
-    waiting: Mutex<(VecDeque<Alert>, bool)>,
+    waiting: Mutex<Waiting>,
     changed: Notify,
 }
 
+#[derive(Default)]
+struct Waiting {
+    /// Oldest first.
+    alerts: VecDeque<Alert>,
+    /// No alert will come after these.
+    closed: bool,
+}
+
 impl Queue {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Alert>, bool)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues `alert`; past `size` waiting, the oldest comes out and is returned.
     fn push(&self, alert: Alert, size: usize) -> Option<Alert> {
         let mut waiting = self.lock();
-        waiting.0.push_back(alert);
-        let dropped = (waiting.0.len() > size).then(|| waiting.0.pop_front()).flatten();
+        waiting.alerts.push_back(alert);
+        let dropped = (waiting.alerts.len() > size)
+            .then(|| waiting.alerts.pop_front())
+            .flatten();
         drop(waiting);
         self.changed.notify_one();
         dropped
     }
 
-    /// No alert will come after those waiting.
     fn close(&self) {
-        self.lock().1 = true;
+        self.lock().closed = true;
         self.changed.notify_one();
     }
 
     /// The next alert, or `None` once the queue is closed and empty.
     async fn next(&self) -> Option<Alert> {
         loop {
+            // Made before looking, so a push between the look and the wait is not missed.
             let notified = self.changed.notified();
             {
                 let mut waiting = self.lock();
-                if let Some(alert) = waiting.0.pop_front() {
+                if let Some(alert) = waiting.alerts.pop_front() {
                     return Some(alert);
                 }
-                if waiting.1 {
+                if waiting.closed {
                     return None;
                 }
             }
