@@ -139,7 +139,7 @@ impl LatencyHistogram {
         }
     }
 
-    /// The standard V2 deflate interchange form, base64, declaring 1 µs to 1 hour (spec 10.1)
+    /// The standard V2 deflate interchange form, base64, declaring 1 µs to 1 hour (docs/merge.md)
     /// whatever this one has grown to.
     ///
     /// The V2 payload is the header and the counts up to the largest value recorded, and a
