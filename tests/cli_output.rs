@@ -397,6 +397,21 @@ fn validate_accepts_good_suites_and_sends_nothing() {
 }
 
 #[test]
+fn validate_refuses_certificate_files_a_run_could_not_use() {
+    let ws = two_suites();
+    let run = Run::of(
+        ws.cmd()
+            .args(["validate", "-s", "suites", "--cacert", "missing-ca.pem"]),
+    );
+    run.code(2).stderr_has("--cacert missing-ca.pem");
+    let run = Run::of(
+        ws.cmd()
+            .args(["validate", "-s", "suites", "--cert", "c.pem", "--key", "k.pem"]),
+    );
+    run.code(2);
+}
+
+#[test]
 fn validate_rejects_a_bad_suite() {
     let ws = two_suites();
     ws.write(

@@ -172,6 +172,8 @@ fn list_line(check: &crate::suite::Check, planned: &run::plan::PlannedCheck) -> 
 /// `validate`: load and plan everything; send nothing.
 pub fn validate(opts: RunOptions, ctx: &Context) -> Result<Code, Error> {
     let prepared = pipeline::prepare(DEFAULT_ENVIRONMENT, opts.suite_paths(), None, &opts, ctx)?;
+    // The files a run would read before its first request: a bad one fails here as it would there.
+    prepared.client.check_files().map_err(Error::Usage)?;
     let mut out = ctx.redactor.writer(std::io::stdout());
     let suites = prepared.plan.suites.len();
     let _ = writeln!(
