@@ -9,7 +9,6 @@ use http::Uri;
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -51,8 +50,6 @@ pub(crate) fn tls_config(opts: &ClientOptions, credentials: &Credentials) -> Res
 /// What setting up one connection took, shared by every response on it.
 #[derive(Debug)]
 pub(crate) struct Established {
-    /// When the connector was asked for the connection.
-    pub started: Instant,
     /// When the name lookup ended; `None` when the host was an IP address.
     pub resolved: Option<Instant>,
     /// When TCP was connected (and a proxy's CONNECT tunnel open).
@@ -61,17 +58,6 @@ pub(crate) struct Established {
     pub secured: Option<Instant>,
     /// The server's leaf certificate, on `https://`.
     pub peer_certificate: Option<pki_types::CertificateDer<'static>>,
-    /// Taken by the first exchange that waited for this connection: later ones reused it.
-    claimed: AtomicBool,
-}
-
-impl Established {
-    /// Whether the exchange that started at `exchange_started` paid for setting this
-    /// connection up: it was asked for after the exchange started, and no exchange before
-    /// claimed it. A connection the pool opened for another exchange counts as reused.
-    pub fn claim(&self, exchange_started: Instant) -> bool {
-        self.started >= exchange_started && !self.claimed.swap(true, Ordering::Relaxed)
-    }
 }
 
 /// The connector of the run's one pool of connections.
@@ -110,7 +96,6 @@ impl Connector {
 
 impl Shared {
     async fn connect(&self, uri: &Uri) -> Result<Stream, ConnectError> {
-        let started = Instant::now();
         let https = uri.scheme_str() == Some("https");
         let host = uri
             .host()
@@ -153,12 +138,10 @@ impl Shared {
         Ok(Stream {
             inner: stream,
             established: Arc::new(Established {
-                started,
                 resolved,
                 connected,
                 secured,
                 peer_certificate,
-                claimed: AtomicBool::new(false),
             }),
             h2,
             // Plain HTTP through a proxy: requests go to it in absolute form.

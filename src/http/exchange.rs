@@ -27,7 +27,7 @@ struct Raw {
     headers: HeaderMap,
     body: Vec<u8>,
     /// The connection it came on (its peer certificate is copied after the clock stopped).
-    connection: Option<std::sync::Arc<super::connect::Established>>,
+    connection: std::sync::Arc<super::connect::Established>,
     timings: Timings,
     /// Where the last redirect led, when one was followed: the URL the answer came from.
     redirected_to: Option<Url>,
@@ -70,13 +70,12 @@ pub async fn send(client: &Client, req: &Prepared, timeout: Duration, follow_red
                 body: into_text(body),
                 latency,
                 timings,
-                certificate: connection
-                    .as_ref()
-                    .and_then(|c| c.peer_certificate.as_ref())
-                    .map(|der| crate::contract::certificate::PeerCertificate {
+                certificate: (connection.peer_certificate.as_ref()).map(|der| {
+                    crate::contract::certificate::PeerCertificate {
                         der: der.to_vec(),
                         seen_at: std::time::SystemTime::now(),
-                    }),
+                    }
+                }),
             })
         }
         Ok(Err(e)) => Err(e),
@@ -114,7 +113,7 @@ async fn exchange(
         let (lease, response) = client.round_trip(current, cookie.as_deref()).await?;
         let head = Instant::now();
         ttfb.get_or_insert_with(|| head - started);
-        let timings = timing::up_to_head(hop_started, &lease.wire.established, head);
+        let timings = timing::up_to_head(hop_started, &lease.wire.established, lease.reused, head);
         let timings = match earlier {
             Some(before) => before.then(timings),
             None => timings,
@@ -152,7 +151,7 @@ async fn exchange(
         client.pool.give_back(lease);
         return Ok(Raw {
             status: status.as_u16(),
-            connection: Some(connection),
+            connection,
             headers: parts.headers,
             body,
             timings,
@@ -186,9 +185,9 @@ async fn read_body(mut body: hyper::body::Incoming, headers: &HeaderMap) -> Resu
 }
 
 impl Client {
-    /// Sends `req` on a connection of the pool and waits for the answer's head. A reused
-    /// connection that closed before the request left (the server's keep-alive ran out) is
-    /// replaced by a new one, once.
+    /// Sends `req` on a connection of the pool and waits for the answer's head. A kept
+    /// connection that turns out dead under it ([`pool::Failed::retry`]) is replaced by a new
+    /// one, once.
     async fn round_trip(
         &self,
         req: &Prepared,

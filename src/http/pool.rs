@@ -65,7 +65,7 @@ pub(crate) struct Lease {
     pub wire: Wire,
     origin: Origin,
     /// Taken from the idle list rather than opened for this request.
-    reused: bool,
+    pub reused: bool,
 }
 
 enum Sender {

@@ -87,13 +87,13 @@ impl Timings {
 }
 
 /// The phases of one request up to its response head: it was handed to the client at
-/// `started`, on a connection set up as `conn` says, and its head came at `head`. A
-/// connection this request did not wait for (an idle one, or one opened for another request)
-/// counts as reused. The time before the connector started (the pool's) counts in the first
-/// phase that happened.
-pub(crate) fn up_to_head(started: Instant, conn: &Established, head: Instant) -> Timings {
+/// `started`, on a connection set up as `conn` says (`reused` when the pool had it idle rather
+/// than opening it for this request), and its head came at `head`. The time before the
+/// connector started (the pool's, or a dead kept connection's) counts in the first phase that
+/// happened.
+pub(crate) fn up_to_head(started: Instant, conn: &Established, reused: bool, head: Instant) -> Timings {
     let since = |later: Instant, earlier: Instant| later.saturating_duration_since(earlier);
-    if !conn.claim(started) {
+    if reused {
         return Timings {
             ttfb: since(head, started),
             reused: true,
