@@ -54,11 +54,9 @@ impl Prepared {
             .as_str()
             .parse::<Uri>()
             .map_err(|e| format!("invalid URL {:?}: {e}", url.as_str()))?;
-        let origin_form = match uri.path_and_query() {
-            Some(pq) => Uri::from_maybe_shared(Bytes::copy_from_slice(pq.as_str().as_bytes())),
-            None => Uri::from_maybe_shared(Bytes::from_static(b"/")),
-        }
-        .map_err(|e| format!("invalid URL {:?}: {e}", url.as_str()))?;
+        let origin_form = Uri::from(
+            (uri.path_and_query().cloned()).unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        );
         let origin =
             pool::Origin::of(&uri).ok_or_else(|| format!("invalid URL {:?}: no host", url.as_str()))?;
         let mut wire = headers.clone();
