@@ -411,38 +411,24 @@ fn resolve_and_connect_to_read_their_environment_variables() {
     let (server, ws, cacert) = example_test(None);
     let port = server.port();
     let base = format!("https://example.test:{port}");
-    let mut cmd = ws.cmd();
-    cmd.args([
-        "-s",
-        "suites",
-        "--color",
-        "never",
-        "--base-url",
+    // The check through the variable alone: no --resolve or --connect-to on the line.
+    let through = |base_url: &str, var: &str, value: String| {
+        let mut cmd = ws.cmd();
+        cmd.args(["-s", "suites", "--color", "never", "--base-url", base_url])
+            .args(["--cacert", &cacert])
+            .env(var, value);
+        Run::of(&mut cmd).code(0).passed("GET /hello");
+    };
+    through(
         &base,
-        "--cacert",
-        &cacert,
-    ])
-    .env(
         "ENDPOINT_CHECK_RESOLVE",
         format!("other.test:1:127.0.0.9 example.test:{port}:127.0.0.1"),
     );
-    Run::of(&mut cmd).code(0).passed("GET /hello");
-    let mut cmd = ws.cmd();
-    cmd.args([
-        "-s",
-        "suites",
-        "--color",
-        "never",
-        "--base-url",
+    through(
         "https://example.test",
-        "--cacert",
-        &cacert,
-    ])
-    .env(
         "ENDPOINT_CHECK_CONNECT_TO",
         format!("example.test:443:127.0.0.1:{port}"),
     );
-    Run::of(&mut cmd).code(0).passed("GET /hello");
     let mut cmd = ws.cmd();
     cmd.args(["-s", "suites", "--base-url", &base])
         .env("ENDPOINT_CHECK_RESOLVE", "nonsense");
