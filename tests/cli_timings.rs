@@ -168,20 +168,10 @@ fn a_second_request_on_the_same_connection_is_reused_and_has_no_connection_phase
     );
 }
 
-/// Answers one request per connection, with nothing saying the connection ends, and closes it
-/// at once: every connection the client keeps is dead by the time it is used again.
-fn closing_after_each_answer() -> RawServer {
-    RawServer::start(|mut s| async move {
-        read_head(&mut s).await;
-        let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
-        let _ = s.write_all(answer.as_bytes()).await;
-        let _ = s.flush().await;
-    })
-}
-
 #[test]
 fn a_kept_connection_the_server_closed_is_replaced_not_counted_as_a_failure() {
-    let server = closing_after_each_answer();
+    // Closed at once: every connection the client keeps is dead by the time it is used again.
+    let (server, _) = support::server::closing_after(Duration::ZERO);
     let ws = Workspace::suite(
         "customer: t\nchecks:\n  - name: GET /\n    request: { path: / }\n    expect: { status: 200 }\n",
     );

@@ -6,7 +6,7 @@ mod support;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::process::{Run, Running};
-use support::server::{RawServer, Recorded, Reply, SilentServer, TestServer};
+use support::server::{Recorded, Reply, SilentServer, TestServer};
 use support::workspace::Workspace;
 
 /// `GET /flaky` and `GET /ok`, one request each per round.
@@ -42,6 +42,21 @@ fn deliveries(hook: &TestServer) -> Vec<Value> {
         .iter()
         .map(|r| serde_json::from_str(&r.body).expect("a webhook body is JSON"))
         .collect()
+}
+
+/// A `--format json` monitor's stdout, one report per round.
+fn json_lines(run: &Run) -> Vec<Value> {
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not a JSON line: {l}")))
+        .collect()
+}
+
+/// A webhook that accepts connections and never answers, and its URL (with a token in it).
+fn silent_hook() -> (SilentServer, String) {
+    let silent = SilentServer::new();
+    let url = format!("{}/services/T000/B000/sekrit-hook-token", silent.url());
+    (silent, url)
 }
 
 fn read_json(path: &std::path::Path) -> Value {
@@ -186,11 +201,7 @@ checks:
         ],
     );
     run.code(0);
-    let rounds: Vec<Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not a JSON line: {l}")))
-        .collect();
+    let rounds = json_lines(&run);
     assert_eq!(rounds.len(), 8, "{run}");
     let states = |name: &str| -> Vec<String> {
         rounds
@@ -284,9 +295,8 @@ fn a_webhook_that_never_answers_does_not_delay_the_rounds() {
         .route_fn("/flaky", failing_on(&[1]))
         .route("/ok", Reply::text("ok"))
         .start();
-    let silent = SilentServer::new();
+    let (silent, url) = silent_hook();
     let ws = Workspace::suite(TWO_CHECKS);
-    let url = format!("{}/services/T000/B000/sekrit-hook-token", silent.url());
     let running = spawn(
         &ws,
         &server,
@@ -338,9 +348,8 @@ fn a_webhook_too_far_behind_loses_its_oldest_alerts_not_the_latest() {
         .route_fn("/flaky", failing_on(&[1, 3, 5, 7]))
         .route("/ok", Reply::text("ok"))
         .start();
-    let silent = SilentServer::new();
+    let (silent, url) = silent_hook();
     let ws = Workspace::suite(TWO_CHECKS);
-    let url = format!("{}/services/T000/B000/sekrit-hook-token", silent.url());
     let running = spawn(
         &ws,
         &server,
@@ -694,26 +703,9 @@ fn a_webhook_that_keeps_failing_is_warned_about_by_its_origin_only() {
     assert!(!run.all().contains("sekrit-token"), "{run}");
 }
 
-/// A server whose keep-alive runs out: one answer per connection, with nothing saying the
-/// connection ends, then the connection closed 20 ms later.
-fn closing_when_idle(connections: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> RawServer {
-    use tokio::io::AsyncWriteExt;
-    RawServer::start(move |mut s| {
-        connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        async move {
-            support::server::read_head(&mut s).await;
-            let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
-            let _ = s.write_all(answer.as_bytes()).await;
-            let _ = s.flush().await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-}
-
 #[test]
 fn a_connection_the_server_closed_while_idle_is_not_used_again() {
-    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let server = closing_when_idle(connections.clone());
+    let (server, connections) = support::server::closing_after(Duration::from_millis(20));
     let ws = Workspace::suite(
         "customer: shop\nchecks:\n  - name: GET /\n    request: { path: / }\n    expect: { status: 200 }\n",
     );
@@ -722,11 +714,7 @@ fn a_connection_the_server_closed_while_idle_is_not_used_again() {
         .args(["--every", "300ms", "--rounds", "3", "--format", "json"]);
     let run = Run::of(&mut cmd);
     run.code(0);
-    let rounds: Vec<Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not a JSON line: {l}")))
-        .collect();
+    let rounds = json_lines(&run);
     assert_eq!(rounds.len(), 3, "{run}");
     for r in &rounds {
         let check = support::check(r, "GET /");

@@ -856,6 +856,25 @@ pub async fn read_head<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Vec<u
     head
 }
 
+/// A server that answers one request per connection with nothing saying the connection ends
+/// (no `Connection: close`), then closes it `after` that long, as a server whose keep-alive runs
+/// out does; the counter holds the connections accepted.
+pub fn closing_after(after: Duration) -> (RawServer, Arc<AtomicUsize>) {
+    let connections = Arc::new(AtomicUsize::new(0));
+    let accepted = connections.clone();
+    let server = RawServer::start(move |mut s| {
+        accepted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            read_head(&mut s).await;
+            let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+            let _ = s.write_all(answer.as_bytes()).await;
+            let _ = s.flush().await;
+            tokio::time::sleep(after).await;
+        }
+    });
+    (server, connections)
+}
+
 /// Headers at once, then a 1000-byte body one byte every 100 ms.
 pub fn dripping() -> RawServer {
     RawServer::start(|mut s| async move {
