@@ -29,6 +29,14 @@ fn failing_on(failing: &'static [usize]) -> impl Fn(&Recorded, usize) -> Reply +
     }
 }
 
+/// The server of [`TWO_CHECKS`]: `/flaky` failing on the hits in `failing`, `/ok` passing.
+fn shop(failing: &'static [usize]) -> TestServer {
+    TestServer::builder()
+        .route_fn("/flaky", failing_on(failing))
+        .route("/ok", Reply::text("ok"))
+        .start()
+}
+
 /// A webhook receiver: `/hook` answers what `answer` says for the k-th delivery.
 fn receiver(answer: impl Fn(usize) -> u16 + Send + Sync + 'static) -> TestServer {
     TestServer::builder()
@@ -93,10 +101,7 @@ fn spawn(ws: &Workspace, server: &TestServer, args: &[&str], env: &[(&str, &str)
 
 #[test]
 fn a_route_failing_for_rounds_3_to_5_alerts_once_and_recovers_once() {
-    let server = TestServer::builder()
-        .route_fn("/flaky", failing_on(&[3, 4, 5]))
-        .route("/ok", Reply::text("ok"))
-        .start();
+    let server = shop(&[3, 4, 5]);
     let hook = receiver(|_| 200);
     let ws = Workspace::suite(TWO_CHECKS);
     let url = format!("{}/hook", hook.url());
@@ -253,10 +258,7 @@ checks:
 
 #[test]
 fn a_webhook_answering_500_twice_gets_the_alert_once_after_the_retries() {
-    let server = TestServer::builder()
-        .route_fn("/flaky", failing_on(&[1, 2, 3, 4, 5, 6]))
-        .route("/ok", Reply::text("ok"))
-        .start();
+    let server = shop(&[1, 2, 3, 4, 5, 6]);
     let hook = receiver(|k| if k <= 2 { 500 } else { 200 });
     let ws = Workspace::suite(TWO_CHECKS);
     let url = format!("{}/hook", hook.url());
@@ -291,10 +293,7 @@ fn a_webhook_answering_500_twice_gets_the_alert_once_after_the_retries() {
 
 #[test]
 fn a_webhook_that_never_answers_does_not_delay_the_rounds() {
-    let server = TestServer::builder()
-        .route_fn("/flaky", failing_on(&[1]))
-        .route("/ok", Reply::text("ok"))
-        .start();
+    let server = shop(&[1]);
     let (silent, url) = silent_hook();
     let ws = Workspace::suite(TWO_CHECKS);
     let running = spawn(
@@ -344,10 +343,7 @@ fn a_webhook_that_never_answers_does_not_delay_the_rounds() {
 fn a_webhook_too_far_behind_loses_its_oldest_alerts_not_the_latest() {
     // A change every round, while the first delivery hangs: round 1's alert is in flight and at
     // most 2 wait, so each new round pushes out the oldest waiting one.
-    let server = TestServer::builder()
-        .route_fn("/flaky", failing_on(&[1, 3, 5, 7]))
-        .route("/ok", Reply::text("ok"))
-        .start();
+    let server = shop(&[1, 3, 5, 7]);
     let (silent, url) = silent_hook();
     let ws = Workspace::suite(TWO_CHECKS);
     let running = spawn(
@@ -382,10 +378,7 @@ fn a_webhook_too_far_behind_loses_its_oldest_alerts_not_the_latest() {
 
 #[test]
 fn a_webhook_asking_to_retry_after_a_second_is_tried_again_no_sooner() {
-    let server = TestServer::builder()
-        .route_fn("/flaky", failing_on(&[1]))
-        .route("/ok", Reply::text("ok"))
-        .start();
+    let server = shop(&[1]);
     let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = arrivals.clone();
     let hook = TestServer::builder()
@@ -658,10 +651,7 @@ fn demo_monitors_the_bundled_suites() {
 
 #[test]
 fn a_webhook_that_keeps_failing_is_warned_about_by_its_origin_only() {
-    let server = TestServer::builder()
-        .route_fn("/flaky", failing_on(&[1]))
-        .route("/ok", Reply::text("ok"))
-        .start();
+    let server = shop(&[1]);
     let down = TestServer::builder()
         .route("/hook/T000/sekrit-token", Reply::status(503))
         .route("/gone/T000/sekrit-token", Reply::status(404))
